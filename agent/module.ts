@@ -1,0 +1,68 @@
+import path from 'node:path';
+import type { z } from 'zod';
+import type { Exec } from '../common/exec.js';
+import type { HostFacts } from '../common/protocol.js';
+
+/**
+ * Reads of kernel and OS tables made once per run and shared by every task of that run
+ * (`ip -j addr`, `ipvsadm -Sn`, ...). A module that changes a table invalidates its key.
+ */
+export class RunCache {
+  private readonly entries = new Map<string, Promise<unknown>>();
+  get<T>(key: string, load: () => Promise<T>): Promise<T> {
+    let hit = this.entries.get(key) as Promise<T> | undefined;
+    if (!hit) {
+      hit = load();
+      this.entries.set(key, hit);
+      hit.catch(() => this.entries.delete(key));
+    }
+    return hit;
+  }
+  invalidate(...keys: string[]): void {
+    for (const k of keys) this.entries.delete(k);
+  }
+}
+
+export interface ModuleContext {
+  /** Host root under which every file path of a task is resolved ('/' on a real host). */
+  root: string;
+  check: boolean;
+  exec: Exec;
+  facts: HostFacts;
+  cache: RunCache;
+}
+
+/** Resolves an absolute host path under the agent's root. */
+export function hostPath(ctx: Pick<ModuleContext, 'root'>, p: string): string {
+  return ctx.root === '/' ? p : path.join(ctx.root, p);
+}
+
+/** What a module plans: the changes to make and a before/after text for --diff. */
+export interface Plan<C> {
+  changes: C[];
+  before: string;
+  after: string;
+  /** Extra note for the operator (e.g. entries reported but not owned). */
+  msg?: string;
+}
+
+/**
+ * A task module: argument schema first, then read current state, compute the change, apply it.
+ * `plan` is pure so that it can be unit-tested on fixtures; `apply` runs only the planned changes
+ * and is never called in check mode or when the plan is empty.
+ */
+export interface TaskModule<A, S, C> {
+  name: string;
+  summary: string;
+  schema: z.ZodType<A>;
+  read(args: A, ctx: ModuleContext): Promise<S>;
+  plan(args: A, observed: S, ctx: ModuleContext): Plan<C>;
+  apply(args: A, changes: C[], ctx: ModuleContext): Promise<void>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyModule = TaskModule<any, any, any>;
+
+export function defineModule<A, S, C>(m: TaskModule<A, S, C>): TaskModule<A, S, C> {
+  return m;
+}

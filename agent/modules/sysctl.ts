@@ -1,0 +1,98 @@
+import { promises as fs } from 'node:fs';
+import { z } from 'zod';
+import { defineModule, hostPath } from '../module.js';
+import { absPath, sysctlKey } from '../validate.js';
+import { readText, writeAtomic } from '../fsutil.js';
+import { removeLines, setLine } from '../lines.js';
+
+const schema = z
+  .object({
+    name: sysctlKey,
+    value: z.union([z.string(), z.number()]).transform((v) => String(v).trim()),
+    /** Also write `name = value` to the sysctl file so it holds after a reboot. */
+    persist: z.boolean().default(true),
+    /** `absent` removes the persisted line and leaves the runtime value alone. */
+    state: z.enum(['present', 'absent']).default('present'),
+    file: absPath.default('/etc/sysctl.conf'),
+  })
+  .strict()
+  .refine((a) => !/[\n\0=]/.test(a.value), { message: 'must be one line without =', path: ['value'] });
+
+type Args = z.infer<typeof schema>;
+interface Observed {
+  runtime: string | null;
+  persisted: string | null;
+  fileText: string | null;
+}
+type Change = { kind: 'runtime'; value: string } | { kind: 'persist'; text: string };
+
+/** `net.ipv4.conf.all.rp_filter` -> `net/ipv4/conf/all/rp_filter`; slash form is taken as is. */
+export function procPath(key: string): string {
+  return '/proc/sys/' + (key.includes('/') ? key : key.replace(/\./g, '/'));
+}
+
+/** Both spellings name the same key; sysctl.conf files use either. */
+function sameKey(a: string, b: string): boolean {
+  return a.replace(/\//g, '.') === b.replace(/\//g, '.');
+}
+
+/** Multi-value keys are tab-separated in /proc and space-separated in files. */
+export function normalize(v: string): string {
+  return v.trim().split(/\s+/).join(' ');
+}
+
+export function persistedValue(text: string | null, key: string): string | null {
+  let val: string | null = null;
+  for (const line of (text ?? '').split('\n')) {
+    const m = line.match(/^\s*-?\s*([^#;=\s][^=]*?)\s*=\s*(.*?)\s*$/);
+    if (m && sameKey(m[1], key)) val = normalize(m[2]);
+  }
+  return val;
+}
+
+function isKeyLine(key: string) {
+  return (l: string) => {
+    const m = l.match(/^\s*-?\s*([^#;=\s][^=]*?)\s*=/);
+    return !!m && sameKey(m[1], key);
+  };
+}
+
+export default defineModule<Args, Observed, Change>({
+  name: 'sysctl',
+  summary: 'a kernel parameter at runtime (/proc/sys) and persisted in /etc/sysctl.conf',
+  schema,
+  async read(args, ctx) {
+    let runtime: string | null = null;
+    try {
+      runtime = normalize(await fs.readFile(procPath(args.name), 'utf8'));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    const fileText = await readText(hostPath(ctx, args.file));
+    return { runtime, persisted: persistedValue(fileText, args.name), fileText };
+  },
+  plan(args, cur) {
+    const want = normalize(args.value);
+    const show = (rt: string | null, ps: string | null) =>
+      `runtime: ${args.name} = ${rt ?? '(no such key)'}\n${args.file}: ${ps === null ? '(not set)' : `${args.name} = ${ps}`}\n`;
+    const before = show(cur.runtime, cur.persisted);
+    const changes: Change[] = [];
+    if (args.state === 'absent') {
+      if (cur.persisted !== null) changes.push({ kind: 'persist', text: removeLines(cur.fileText, isKeyLine(args.name)) });
+      return { changes, before, after: show(cur.runtime, null) };
+    }
+    if (cur.runtime === null) throw new Error(`${args.name}: no such kernel parameter (${procPath(args.name)} does not exist)`);
+    if (cur.runtime !== want) changes.push({ kind: 'runtime', value: want });
+    const dupes = (cur.fileText ?? '').split('\n').filter(isKeyLine(args.name)).length > 1;
+    if (args.persist && (cur.persisted !== want || dupes)) {
+      changes.push({ kind: 'persist', text: setLine(cur.fileText, isKeyLine(args.name), `${args.name} = ${want}`) });
+    }
+    return { changes, before, after: show(want, args.persist ? want : cur.persisted) };
+  },
+  async apply(args, changes, ctx) {
+    for (const c of changes) {
+      if (c.kind === 'runtime') await fs.writeFile(procPath(args.name), c.value + '\n');
+      else await writeAtomic(hostPath(ctx, args.file), c.text);
+    }
+  },
+});

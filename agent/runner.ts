@@ -1,0 +1,83 @@
+import type { RenderedTask, TaskResult } from '../common/protocol.js';
+import { describeIssues } from './validate.js';
+import type { AnyModule, ModuleContext } from './module.js';
+
+export interface RunOptions {
+  check: boolean;
+  diff: boolean;
+}
+
+interface Prepared {
+  task: RenderedTask;
+  module?: AnyModule;
+  args?: unknown;
+  error?: string;
+}
+
+/** Validates every task before any runs: a bad argument fails the list even in check mode. */
+export function prepare(tasks: RenderedTask[], modules: ReadonlyMap<string, AnyModule>): Prepared[] {
+  return tasks.map((task) => {
+    const module = modules.get(task.module);
+    if (!module) return { task, error: `unknown module '${task.module}'` };
+    const parsed = module.schema.safeParse(task.args);
+    if (!parsed.success) return { task, module, error: `invalid arguments: ${describeIssues(parsed.error)}` };
+    return { task, module, args: parsed.data };
+  });
+}
+
+/** Runs one task: read, plan, and apply unless in check mode or nothing differs. */
+export async function runOne(module: AnyModule, args: unknown, ctx: ModuleContext, opts: RunOptions) {
+  const observed = await module.read(args, ctx);
+  const plan = module.plan(args, observed, ctx);
+  const changed = plan.changes.length > 0;
+  if (changed && !opts.check) await module.apply(args, plan.changes, ctx);
+  return { changed, plan };
+}
+
+/**
+ * Runs a task list one task at a time and reports each result as it finishes. After a failure
+ * the remaining tasks are skipped, as Ansible stops a host on its first failed task.
+ */
+export async function runTasks(
+  tasks: RenderedTask[],
+  modules: ReadonlyMap<string, AnyModule>,
+  ctx: ModuleContext,
+  opts: RunOptions,
+  onResult: (r: TaskResult) => void,
+  clock: () => number = () => performance.now(),
+): Promise<TaskResult[]> {
+  const prepared = prepare(tasks, modules);
+  const invalid = prepared.findIndex((p) => p.error);
+  const results: TaskResult[] = [];
+  let stop: string | undefined = invalid >= 0 ? `not run: task ${invalid + 1} has invalid arguments` : undefined;
+
+  for (const [index, p] of prepared.entries()) {
+    const base = { index, name: p.task.name, module: p.task.module, ...(p.task.role ? { role: p.task.role } : {}) };
+    const started = clock();
+    let result: TaskResult;
+    if (p.error) {
+      result = { ...base, status: 'failed', msg: p.error, ms: 0 };
+    } else if (stop) {
+      result = { ...base, status: 'skipped', msg: stop, ms: 0 };
+    } else if (p.task.skip) {
+      result = { ...base, status: 'skipped', msg: p.task.skip, ms: 0 };
+    } else {
+      try {
+        const { changed, plan } = await runOne(p.module!, p.args, ctx, opts);
+        result = {
+          ...base,
+          status: changed ? 'changed' : 'ok',
+          ...(plan.msg ? { msg: plan.msg } : {}),
+          ...(opts.diff && (changed || plan.msg) ? { diff: { before: plan.before, after: plan.after } } : {}),
+          ms: clock() - started,
+        };
+      } catch (e) {
+        result = { ...base, status: 'failed', msg: (e as Error).message, ms: clock() - started };
+        stop = `not run: task ${index + 1} failed`;
+      }
+    }
+    results.push(result);
+    onResult(result);
+  }
+  return results;
+}

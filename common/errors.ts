@@ -1,0 +1,63 @@
+/**
+ * The one list of coded errors. Each code has one meaning forever; the exit code is what `ctl`
+ * returns for it and the status what the HTTP API answers with.
+ */
+export const ERRORS = {
+  CTL_ERR_USAGE: { exit: 2, status: 400, message: 'usage error' },
+  CTL_ERR_INVENTORY_PARSE: { exit: 4, status: 400, message: 'inventory cannot be parsed' },
+  CTL_ERR_INVENTORY_NOT_FOUND: { exit: 4, status: 400, message: 'inventory file not found' },
+  CTL_ERR_PATTERN: { exit: 4, status: 400, message: 'host pattern matches no host' },
+  CTL_ERR_ROLE_NOT_FOUND: { exit: 4, status: 404, message: 'unknown role' },
+  CTL_ERR_ROLE_PARSE: { exit: 4, status: 400, message: 'role file cannot be parsed' },
+  CTL_ERR_PLAYBOOK_PARSE: { exit: 4, status: 400, message: 'playbook cannot be parsed' },
+  CTL_ERR_TEMPLATE: { exit: 4, status: 400, message: 'template cannot be rendered' },
+  CTL_ERR_TASK_ARGS: { exit: 4, status: 400, message: 'task arguments are invalid' },
+  CTL_ERR_UNKNOWN_MODULE: { exit: 4, status: 400, message: 'unknown module' },
+  CTL_ERR_CLUSTER_LINT: { exit: 5, status: 422, message: 'cluster check failed' },
+  CTL_ERR_EXTRA_VAR: { exit: 2, status: 400, message: 'extra variable is malformed' },
+  CTL_ERR_RUN_NOT_FOUND: { exit: 1, status: 404, message: 'run not found' },
+  CTL_ERR_UNAUTHORIZED: { exit: 3, status: 401, message: 'token missing or wrong' },
+  CTL_ERR_CONTROLLER_UNREACHABLE: { exit: 3, status: 503, message: 'controller is not reachable' },
+  CTL_ERR_STORE: { exit: 1, status: 500, message: 'store cannot be read or written' },
+  CTL_ERR_LAB: { exit: 6, status: 500, message: 'lab operation failed' },
+  CTL_ERR_INTERNAL: { exit: 70, status: 500, message: 'internal error' },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface ErrorWhere {
+  file?: string;
+  line?: number;
+  field?: string;
+}
+
+/** A user-facing error: one line, with file, line and field where they are known. */
+export class CtlError extends Error {
+  readonly code: ErrorCode;
+  readonly where: ErrorWhere;
+  constructor(code: ErrorCode, detail: string, where: ErrorWhere = {}) {
+    super(detail);
+    this.name = 'CtlError';
+    this.code = code;
+    this.where = where;
+  }
+  get exitCode(): number {
+    return ERRORS[this.code].exit;
+  }
+  get status(): number {
+    return ERRORS[this.code].status;
+  }
+  /** `file:line: field: detail`, the shape compilers and linters use. */
+  oneLine(): string {
+    const loc = [this.where.file, this.where.line].filter((p) => p !== undefined).join(':');
+    const field = this.where.field ? `${this.where.field}: ` : '';
+    return `${loc ? loc + ': ' : ''}${field}${this.message}`;
+  }
+  toJSON(): { code: ErrorCode; message: string; where: ErrorWhere; line: string } {
+    return { code: this.code, message: this.message, where: this.where, line: this.oneLine() };
+  }
+}
+
+export function isCtlError(e: unknown): e is CtlError {
+  return e instanceof CtlError;
+}
