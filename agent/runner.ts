@@ -17,6 +17,7 @@ interface Prepared {
 /** Validates every task before any runs: a bad argument fails the list even in check mode. */
 export function prepare(tasks: RenderedTask[], modules: ReadonlyMap<string, AnyModule>): Prepared[] {
   return tasks.map((task) => {
+    if (task.skip) return { task };
     const module = modules.get(task.module);
     if (!module) return { task, error: `unknown module '${task.module}'` };
     const parsed = module.schema.safeParse(task.args);

@@ -1,9 +1,11 @@
 /**
- * The one list of coded errors. Each code has one meaning forever; the exit code is what `ctl`
+ * The one list of coded errors. Exit codes follow ansible-playbook's: 1 error, 2 a host failed,
+ * 3 a host unreachable, 4 bad inventory/role/playbook/arguments, 5 bad options, 250 internal.
+ * Each code has one meaning forever; the exit code is what `ctl`
  * returns for it and the status what the HTTP API answers with.
  */
 export const ERRORS = {
-  CTL_ERR_USAGE: { exit: 2, status: 400, message: 'usage error' },
+  CTL_ERR_USAGE: { exit: 5, status: 400, message: 'usage error' },
   CTL_ERR_INVENTORY_PARSE: { exit: 4, status: 400, message: 'inventory cannot be parsed' },
   CTL_ERR_INVENTORY_NOT_FOUND: { exit: 4, status: 400, message: 'inventory file not found' },
   CTL_ERR_PATTERN: { exit: 4, status: 400, message: 'host pattern matches no host' },
@@ -13,14 +15,14 @@ export const ERRORS = {
   CTL_ERR_TEMPLATE: { exit: 4, status: 400, message: 'template cannot be rendered' },
   CTL_ERR_TASK_ARGS: { exit: 4, status: 400, message: 'task arguments are invalid' },
   CTL_ERR_UNKNOWN_MODULE: { exit: 4, status: 400, message: 'unknown module' },
-  CTL_ERR_CLUSTER_LINT: { exit: 5, status: 422, message: 'cluster check failed' },
-  CTL_ERR_EXTRA_VAR: { exit: 2, status: 400, message: 'extra variable is malformed' },
+  CTL_ERR_CLUSTER_LINT: { exit: 4, status: 422, message: 'cluster check failed' },
+  CTL_ERR_EXTRA_VAR: { exit: 5, status: 400, message: 'extra variable is malformed' },
   CTL_ERR_RUN_NOT_FOUND: { exit: 1, status: 404, message: 'run not found' },
-  CTL_ERR_UNAUTHORIZED: { exit: 3, status: 401, message: 'token missing or wrong' },
-  CTL_ERR_CONTROLLER_UNREACHABLE: { exit: 3, status: 503, message: 'controller is not reachable' },
+  CTL_ERR_UNAUTHORIZED: { exit: 1, status: 401, message: 'token missing or wrong' },
+  CTL_ERR_CONTROLLER_UNREACHABLE: { exit: 1, status: 503, message: 'controller is not reachable' },
   CTL_ERR_STORE: { exit: 1, status: 500, message: 'store cannot be read or written' },
-  CTL_ERR_LAB: { exit: 6, status: 500, message: 'lab operation failed' },
-  CTL_ERR_INTERNAL: { exit: 70, status: 500, message: 'internal error' },
+  CTL_ERR_LAB: { exit: 1, status: 500, message: 'lab operation failed' },
+  CTL_ERR_INTERNAL: { exit: 250, status: 500, message: 'internal error' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -61,3 +63,6 @@ export class CtlError extends Error {
 export function isCtlError(e: unknown): e is CtlError {
   return e instanceof CtlError;
 }
+
+/** Exit codes of a run, as ansible-playbook uses them. */
+export const EXIT = { ok: 0, error: 1, hostFailed: 2, hostUnreachable: 3 } as const;

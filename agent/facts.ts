@@ -1,0 +1,93 @@
+import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import si from 'systeminformation';
+import type { HostFacts, Health, InitSystem, OsFamily, PackageManager } from '../common/protocol.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+/** `ID`/`ID_LIKE`/`VERSION_ID` from os-release, or RHEL 6's redhat-release when that is all there is. */
+export async function osIdentity(etc = '/etc'): Promise<{ family: OsFamily; major: number }> {
+  const osRelease = await fs.readFile(path.join(etc, 'os-release'), 'utf8').catch(() => null);
+  if (osRelease) {
+    const kv = Object.fromEntries(
+      osRelease
+        .split('\n')
+        .map((l) => l.match(/^([A-Z_]+)=("?)(.*)\2$/))
+        .filter((m): m is RegExpMatchArray => !!m)
+        .map((m) => [m[1], m[3]]),
+    );
+    const ids = `${kv.ID ?? ''} ${kv.ID_LIKE ?? ''}`.split(/\s+/);
+    const family: OsFamily = ids.some((i) => ['rhel', 'fedora', 'centos', 'rocky', 'almalinux'].includes(i))
+      ? 'redhat'
+      : ids.some((i) => ['debian', 'ubuntu'].includes(i))
+        ? 'debian'
+        : 'other';
+    return { family, major: parseInt(kv.VERSION_ID ?? '0', 10) || 0 };
+  }
+  const rh = await fs.readFile(path.join(etc, 'redhat-release'), 'utf8').catch(() => null);
+  if (rh) return { family: 'redhat', major: parseInt(rh.match(/release (\d+)/)?.[1] ?? '0', 10) };
+  return { family: 'other', major: 0 };
+}
+
+function onPath(bin: string): boolean {
+  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((d) => existsSync(path.join(d, bin)));
+}
+
+export function detectInit(root: string): InitSystem {
+  if (existsSync('/run/systemd/system')) return 'systemd';
+  if (existsSync(path.join(root, 'etc/init.d')) || existsSync('/etc/init.d') || onPath('chkconfig')) return 'sysv';
+  return 'none';
+}
+
+export function detectPkgManager(): PackageManager {
+  for (const [bin, pm] of [['dnf', 'dnf'], ['yum', 'yum'], ['apt-get', 'apt']] as const) if (onPath(bin)) return pm;
+  return 'none';
+}
+
+export async function gatherFacts(name: string, root: string): Promise<HostFacts> {
+  const [osInfo, nics, cpu, mem, ident] = await Promise.all([
+    si.osInfo(),
+    si.networkInterfaces(),
+    si.cpu(),
+    si.mem(),
+    osIdentity(),
+  ]);
+  const list = Array.isArray(nics) ? nics : [nics];
+  return {
+    hostname: name,
+    os: {
+      platform: osInfo.platform,
+      distro: osInfo.distro,
+      release: osInfo.release,
+      major: ident.major,
+      codename: osInfo.codename,
+      kernel: os.release(),
+      arch: os.arch(),
+      family: ident.family,
+    },
+    initSystem: detectInit(root),
+    pkgManager: detectPkgManager(),
+    interfaces: list.map((n) => ({
+      name: n.iface,
+      ip4: n.ip4,
+      ip4subnet: n.ip4subnet,
+      mac: n.mac,
+      operstate: n.operstate,
+    })),
+    cpu: { brand: cpu.brand, cores: cpu.cores },
+    memory: { total: mem.total, free: mem.available },
+    root,
+    agentVersion: AGENT_VERSION,
+  };
+}
+
+export function health(busy: number): Health {
+  return {
+    uptime: os.uptime(),
+    load1: os.loadavg()[0],
+    memFree: os.freemem(),
+    memTotal: os.totalmem(),
+    busy,
+  };
+}

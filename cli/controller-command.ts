@@ -1,0 +1,43 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { buildController } from '../controller/app.js';
+import { DEFAULT_DATA, DEFAULT_PORT } from './client.js';
+
+export interface ControllerStartFlags {
+  data?: string;
+  port?: string;
+  listen?: string;
+  token?: string;
+  project?: string;
+}
+
+/** The token is made once per data folder and kept there (mode 0600) for ctl to find. */
+export function ensureToken(dataDir: string, given?: string): string {
+  const file = path.join(dataDir, 'token');
+  mkdirSync(dataDir, { recursive: true });
+  if (given) {
+    writeFileSync(file, given + '\n', { mode: 0o600 });
+    return given;
+  }
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const token = randomBytes(24).toString('base64url');
+  writeFileSync(file, token + '\n', { mode: 0o600 });
+  return token;
+}
+
+export async function controllerStart(flags: ControllerStartFlags): Promise<number> {
+  const dataDir = path.resolve(flags.data ?? DEFAULT_DATA);
+  const token = ensureToken(dataDir, flags.token ?? process.env.LVSCTL_TOKEN);
+  const port = Number(flags.port ?? DEFAULT_PORT);
+  const host = flags.listen ?? '127.0.0.1';
+  const projectDir = path.resolve(flags.project ?? process.cwd());
+  const ctl = await buildController({ dataDir, token, projectDir });
+  await ctl.app.listen({ port, host });
+  process.stdout.write(`controller listening on http://${host}:${port} (data ${dataDir}, project ${projectDir})\n`);
+  await new Promise<void>((resolve) => {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
+  });
+  await ctl.close();
+  return 0;
+}

@@ -1,0 +1,179 @@
+import { parseArgs } from 'node:util';
+import { CtlError, EXIT, isCtlError } from '../common/errors.js';
+import type { TaskResult } from '../common/protocol.js';
+import type { AgentView } from '../controller/hub.js';
+import type { Recap } from '../controller/run-manager.js';
+import type { RunRecord } from '../controller/store.js';
+import { age } from '../controller/routes/health-view.js';
+import { Client, resolveEndpoint, type Endpoint } from './client.js';
+import { controllerStart } from './controller-command.js';
+import { parseExtraVars } from './extra-vars.js';
+import { banner, recapLines, table, taskLine, unreachableLine } from './output.js';
+
+const HELP = `usage:
+  ctl controller start [--data DIR] [--port N] [--listen ADDR] [--token T] [--project DIR]
+  ctl run role ROLE --hosts PATTERN [-i INVENTORY] [--check] [--diff] [-e k=v ...]
+  ctl run playbook FILE [--hosts PATTERN] [-i INVENTORY] [--check] [--diff] [-e k=v ...]
+  ctl agents
+  ctl runs [show ID]
+  ctl lab up [--mode nat|tun|dr] | status | down | exec HOST -- CMD...
+common: --controller URL --token TOKEN (or LVSCTL_URL, LVSCTL_TOKEN)`;
+
+const DEFAULT_INVENTORY = process.env.LVSCTL_INVENTORY ?? 'inventory/lab.yml';
+
+type Flags = Record<string, string | boolean | string[] | undefined>;
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        hosts: { type: 'string' },
+        limit: { type: 'string', short: 'l' },
+        inventory: { type: 'string', short: 'i' },
+        check: { type: 'boolean', short: 'C' },
+        diff: { type: 'boolean', short: 'D' },
+        'extra-vars': { type: 'string', short: 'e', multiple: true },
+        controller: { type: 'string' },
+        token: { type: 'string' },
+        data: { type: 'string' },
+        port: { type: 'string' },
+        listen: { type: 'string' },
+        project: { type: 'string' },
+        mode: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new CtlError('CTL_ERR_USAGE', (e as Error).message.split('\n')[0]);
+  }
+}
+
+async function labEndpoint(): Promise<(() => Endpoint | undefined) | undefined> {
+  try {
+    const mod = (await import('../lab/state.js' as string)) as { labEndpoint?: () => Endpoint | undefined };
+    return mod.labEndpoint;
+  } catch {
+    return undefined;
+  }
+}
+
+async function client(flags: Flags): Promise<Client> {
+  return new Client(resolveEndpoint({ controller: flags.controller as string | undefined, token: flags.token as string | undefined }, await labEndpoint()));
+}
+
+function out(s: string): void {
+  process.stdout.write(s + '\n');
+}
+
+async function runCommand(kind: 'role' | 'playbook', target: string | undefined, flags: Flags): Promise<number> {
+  if (!target) throw new CtlError('CTL_ERR_USAGE', `ctl run ${kind} needs a ${kind === 'role' ? 'role name' : 'playbook file'}`);
+  const hosts = (flags.hosts ?? flags.limit) as string | undefined;
+  if (kind === 'role' && !hosts) throw new CtlError('CTL_ERR_USAGE', 'ctl run role needs --hosts PATTERN');
+  const c = await client(flags);
+  const started = await c.post<{ id: string; title: string }>('/api/runs', {
+    kind,
+    ...(kind === 'role' ? { role: target } : { playbook: target }),
+    ...(hosts ? { hosts } : {}),
+    inventory: (flags.inventory as string | undefined) ?? DEFAULT_INVENTORY,
+    extraVars: parseExtraVars((flags['extra-vars'] as string[] | undefined) ?? []),
+    check: !!flags.check,
+    diff: !!flags.diff,
+  });
+  out(banner(`RUN [${started.title}]${flags.check ? ' (check mode)' : ''} id ${started.id}`));
+  let recap: Record<string, Recap> = {};
+  await c.stream(`/api/runs/${started.id}/events`, (e) => {
+    const ev = e as { type: string; host: string; result: TaskResult; status: string; error?: string; recap: Record<string, Recap> };
+    if (ev.type === 'result') out(taskLine(ev.host, ev.result, !!flags.diff));
+    else if (ev.type === 'host' && ev.status === 'unreachable') out(unreachableLine(ev.host, ev.error ?? 'unreachable'));
+    else if (ev.type === 'recap') recap = ev.recap;
+  });
+  out('');
+  out(banner('RECAP'));
+  for (const l of recapLines(recap)) out(l);
+  const totals = Object.values(recap);
+  if (totals.some((r) => r.failed > 0)) return EXIT.hostFailed;
+  if (totals.some((r) => r.unreachable > 0)) return EXIT.hostUnreachable;
+  return EXIT.ok;
+}
+
+async function agentsCommand(flags: Flags): Promise<number> {
+  const agents = await (await client(flags)).get<AgentView[]>('/api/agents');
+  if (flags.json) return out(JSON.stringify(agents, null, 2)), 0;
+  const rows = [['HOST', 'STATE', 'HEARTBEAT', 'ADDRESS', 'OS', 'KERNEL']];
+  for (const a of agents) {
+    const f = a.facts as { os?: { distro?: string; release?: string; kernel?: string } } | undefined;
+    rows.push([a.name, a.online ? 'online' : 'offline', a.heartbeatAgeMs === null ? 'never' : `${age(a.heartbeatAgeMs)} ago`, a.address ?? '', `${f?.os?.distro ?? ''} ${f?.os?.release ?? ''}`.trim(), f?.os?.kernel ?? '']);
+  }
+  out(agents.length ? table(rows) : 'no agent has connected yet');
+  return 0;
+}
+
+async function runsCommand(args: string[], flags: Flags): Promise<number> {
+  const c = await client(flags);
+  if (args[0] === 'show') {
+    if (!args[1]) throw new CtlError('CTL_ERR_USAGE', 'ctl runs show needs a run id');
+    const run = await c.get<RunRecord & { recap: Record<string, Recap> }>(`/api/runs/${encodeURIComponent(args[1])}`);
+    if (flags.json) return out(JSON.stringify(run, null, 2)), 0;
+    out(banner(`RUN [${run.title}]${run.check ? ' (check mode)' : ''} id ${run.id} at ${run.createdAt}`));
+    for (const [host, h] of Object.entries(run.hosts)) {
+      for (const r of h.results) out(taskLine(host, r, run.diff));
+      if (h.status === 'unreachable') out(unreachableLine(host, h.error ?? 'unreachable'));
+    }
+    out('');
+    out(banner('RECAP'));
+    for (const l of recapLines(run.recap)) out(l);
+    return 0;
+  }
+  if (args[0]) throw new CtlError('CTL_ERR_USAGE', `unknown runs subcommand '${args[0]}'`);
+  const runs = await c.get<{ id: string; title: string; check: boolean; createdAt: string; finishedAt: string | null; recap: Record<string, Recap> }[]>('/api/runs');
+  if (flags.json) return out(JSON.stringify(runs, null, 2)), 0;
+  const rows = [['ID', 'STARTED', 'STATE', 'OK', 'CHANGED', 'FAILED', 'UNREACHABLE', 'TITLE']];
+  for (const r of runs) {
+    const sum = (k: keyof Recap) => String(Object.values(r.recap).reduce((n, x) => n + x[k], 0));
+    rows.push([r.id, r.createdAt.replace('T', ' ').slice(0, 19), r.finishedAt ? 'done' : 'running', sum('ok'), sum('changed'), sum('failed'), sum('unreachable'), r.title + (r.check ? ' (check)' : '')]);
+  }
+  out(runs.length ? table(rows) : 'no runs yet');
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  // The lab has its own flags (and `exec HOST -- CMD...`), so it parses its own arguments.
+  if (argv[0] === 'lab') {
+    const mod = (await import('./lab-command.js' as string)) as { labCommand(argv: string[]): Promise<number> };
+    return mod.labCommand(argv.slice(1));
+  }
+  const { positionals, values: flags } = parse(argv);
+  const [cmd, sub, ...rest] = positionals;
+  if (flags.help || !cmd) return out(HELP), cmd ? 0 : EXIT.ok;
+  switch (cmd) {
+    case 'controller':
+      if (sub !== 'start') throw new CtlError('CTL_ERR_USAGE', 'ctl controller start');
+      return controllerStart(flags as Record<string, string | undefined>);
+    case 'run':
+      if (sub !== 'role' && sub !== 'playbook') throw new CtlError('CTL_ERR_USAGE', 'ctl run role ROLE --hosts PATTERN | ctl run playbook FILE');
+      return runCommand(sub, rest[0], flags);
+    case 'agents':
+      return agentsCommand(flags);
+    case 'runs':
+      return runsCommand([sub, ...rest].filter(Boolean) as string[], flags);
+    default:
+      throw new CtlError('CTL_ERR_USAGE', `unknown command '${cmd}'\n${HELP}`);
+  }
+}
+
+export async function cli(argv: string[]): Promise<void> {
+  try {
+    process.exitCode = await main(argv);
+  } catch (e) {
+    if (isCtlError(e)) {
+      process.stderr.write(`ERROR! ${e.oneLine()}\n`);
+      process.exitCode = e.exitCode;
+    } else {
+      process.stderr.write(`ERROR! internal error: ${(e as Error).message}${process.env.CTL_DEBUG ? '\n' + (e as Error).stack : ' (set CTL_DEBUG=1 for details)'}\n`);
+      process.exitCode = 250;
+    }
+  }
+}

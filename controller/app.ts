@@ -1,0 +1,67 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { CtlError, isCtlError } from '../common/errors.js';
+import { AgentHub, tokensEqual } from './hub.js';
+import { RunManager } from './run-manager.js';
+import { Store } from './store.js';
+import { agentRoutes } from './routes/agents.js';
+import { runRoutes } from './routes/runs.js';
+import { healthView } from './routes/health-view.js';
+
+export interface ControllerOptions {
+  dataDir: string;
+  token: string;
+  /** Where roles/, inventories and playbooks are read from. */
+  projectDir: string;
+  logger?: boolean;
+}
+
+export interface Controller {
+  app: FastifyInstance;
+  hub: AgentHub;
+  store: Store;
+  runs: RunManager;
+  close(): Promise<void>;
+}
+
+export async function buildController(opts: ControllerOptions): Promise<Controller> {
+  const store = await Store.open(opts.dataDir);
+  const app = Fastify({ logger: opts.logger ?? false });
+  const hub = new AgentHub(app.server, store, opts.token);
+  const runs = new RunManager(store, hub);
+
+  app.addHook('onRequest', async (req) => {
+    if (req.url === '/api/health') return;
+    const header = req.headers.authorization ?? '';
+    const given = header.startsWith('Bearer ') ? header.slice(7) : ((req.query as { token?: string })?.token ?? '');
+    if (!tokensEqual(given, opts.token)) throw new CtlError('CTL_ERR_UNAUTHORIZED', 'missing or wrong token (Authorization: Bearer TOKEN)');
+  });
+
+  app.setErrorHandler((err, _req, reply) => {
+    if (isCtlError(err)) return reply.code(err.status).send({ error: err.toJSON() });
+    const e = err as { validation?: unknown; statusCode?: number; message: string };
+    if (e.validation) return reply.code(400).send({ error: new CtlError('CTL_ERR_USAGE', `request: ${e.message}`).toJSON() });
+    app.log.error(err);
+    return reply.code(e.statusCode ?? 500).send({ error: new CtlError('CTL_ERR_INTERNAL', e.message).toJSON() });
+  });
+
+  app.get('/api/health', async () => ({ ok: true }));
+  agentRoutes(app, hub);
+  runRoutes(app, {
+    store,
+    runs,
+    planEnv: { projectDir: opts.projectDir, facts: (h) => store.agent(h)?.facts, online: (h) => hub.isOnline(h) },
+  });
+  healthView(app, hub);
+
+  return {
+    app,
+    hub,
+    store,
+    runs,
+    async close() {
+      await hub.close();
+      await app.close();
+      await store.flush();
+    },
+  };
+}

@@ -1,0 +1,137 @@
+import type { Server as HttpServer } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import { Server, type Socket } from 'socket.io';
+import {
+  PROTOCOL_VERSION,
+  type AgentAuth,
+  type ClientToServerEvents,
+  type Health,
+  type RunEnd,
+  type RunJob,
+  type ServerToClientEvents,
+  type TaskResult,
+} from '../common/protocol.js';
+import type { Store } from './store.js';
+
+type AgentSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
+
+export interface JobHandlers {
+  onResult(r: TaskResult): void;
+  onEnd(end: RunEnd): void;
+  /** The agent went away before the run ended. */
+  onLost(reason: string): void;
+}
+
+interface Conn {
+  socket: AgentSocket;
+  connectedAt: number;
+  heartbeatAt: number;
+  health?: Health;
+  jobs: Map<string, JobHandlers>;
+}
+
+export interface AgentView {
+  name: string;
+  online: boolean;
+  address?: string;
+  lastHeartbeat: string | null;
+  heartbeatAgeMs: number | null;
+  health?: Health;
+  facts?: unknown;
+}
+
+export function tokensEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/**
+ * The socket.io side of the controller: authenticates agents, keeps one live connection per
+ * host, holds heartbeats in memory (they never write the store) and routes run events.
+ */
+export class AgentHub {
+  readonly io: Server<ClientToServerEvents, ServerToClientEvents>;
+  private readonly conns = new Map<string, Conn>();
+  private readonly lastHeartbeat = new Map<string, number>();
+
+  constructor(server: HttpServer, private readonly store: Store, token: string, private readonly clock: () => number = Date.now) {
+    this.io = new Server(server, { serveClient: false, pingInterval: 10_000, pingTimeout: 8_000 });
+    this.io.use((socket, next) => {
+      const auth = socket.handshake.auth as Partial<AgentAuth>;
+      if (typeof auth.token !== 'string' || !tokensEqual(auth.token, token)) return next(new Error('unauthorized: bad token'));
+      if (typeof auth.name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(auth.name)) return next(new Error('bad agent name'));
+      if (auth.protocol !== PROTOCOL_VERSION) return next(new Error(`protocol ${auth.protocol} not supported (want ${PROTOCOL_VERSION})`));
+      next();
+    });
+    this.io.on('connection', (socket) => this.accept(socket));
+  }
+
+  private accept(socket: AgentSocket): void {
+    const name = (socket.handshake.auth as AgentAuth).name;
+    const old = this.conns.get(name);
+    if (old) old.socket.disconnect(true);
+    const conn: Conn = { socket, connectedAt: this.clock(), heartbeatAt: this.clock(), jobs: new Map() };
+    this.conns.set(name, conn);
+    this.lastHeartbeat.set(name, conn.heartbeatAt);
+    const address = socket.handshake.address.replace(/^::ffff:/, '');
+    this.store.upsertAgent(name, { lastSeen: new Date().toISOString(), address });
+
+    socket.on('facts', (facts) => {
+      this.store.upsertAgent(name, { facts, lastSeen: new Date().toISOString() });
+    });
+    socket.on('heartbeat', (health) => {
+      conn.health = health;
+      conn.heartbeatAt = this.clock();
+      this.lastHeartbeat.set(name, conn.heartbeatAt);
+    });
+    socket.on('task:result', (runId, result) => conn.jobs.get(runId)?.onResult(result));
+    socket.on('run:end', (end) => {
+      const h = conn.jobs.get(end.runId);
+      conn.jobs.delete(end.runId);
+      h?.onEnd(end);
+    });
+    socket.on('disconnect', (reason) => {
+      if (this.conns.get(name) === conn) this.conns.delete(name);
+      this.store.upsertAgent(name, { lastSeen: new Date().toISOString() });
+      for (const h of conn.jobs.values()) h.onLost(`agent disconnected: ${reason}`);
+      conn.jobs.clear();
+    });
+  }
+
+  isOnline(name: string): boolean {
+    return this.conns.has(name);
+  }
+
+  /** Sends a job to a connected agent; false when the host has no live connection. */
+  dispatch(job: RunJob, handlers: JobHandlers): boolean {
+    const conn = this.conns.get(job.host);
+    if (!conn) return false;
+    conn.jobs.set(job.runId, handlers);
+    conn.socket.emit('run:start', job);
+    return true;
+  }
+
+  agents(): AgentView[] {
+    const names = new Set([...Object.keys(this.store.data.agents), ...this.conns.keys()]);
+    const now = this.clock();
+    return [...names].sort().map((name) => {
+      const rec = this.store.agent(name);
+      const conn = this.conns.get(name);
+      const hb = this.lastHeartbeat.get(name) ?? (rec ? Date.parse(rec.lastSeen) : undefined);
+      return {
+        name,
+        online: !!conn,
+        address: rec?.address,
+        lastHeartbeat: hb !== undefined ? new Date(hb).toISOString() : null,
+        heartbeatAgeMs: hb !== undefined ? now - hb : null,
+        ...(conn?.health ? { health: conn.health } : {}),
+        facts: rec?.facts,
+      };
+    });
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.io.close(() => resolve()));
+  }
+}

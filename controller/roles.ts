@@ -1,0 +1,123 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { isMap, type Node } from 'yaml';
+import { CtlError } from '../common/errors.js';
+import type { RenderedTask } from '../common/protocol.js';
+import { MODULES } from '../agent/modules/index.js';
+import { describeIssues } from '../agent/validate.js';
+import { evalCondition, renderValue, resolveVars, TemplateError, type Vars } from './template.js';
+import { keyLine, readYaml, seqItems } from './yaml-file.js';
+
+const TASK_KEYS = new Set(['name', 'when', 'loop', 'loop_var', 'tags']);
+
+export interface RoleTask {
+  name: string;
+  module: string;
+  args: unknown;
+  when?: string | boolean;
+  loop?: unknown;
+  loopVar: string;
+  file: string;
+  line?: number;
+  node: Node;
+}
+
+export interface Role {
+  name: string;
+  dir: string;
+  defaults: Vars;
+  tasks: RoleTask[];
+}
+
+const NAME = /^[a-z0-9][a-z0-9_-]*$/;
+
+export async function loadRole(rolesDir: string, name: string): Promise<Role> {
+  if (!NAME.test(name)) throw new CtlError('CTL_ERR_ROLE_NOT_FOUND', `role name '${name}' is not valid (lowercase letters, digits, - _)`, { field: 'role' });
+  const dir = path.join(rolesDir, name);
+  const tasksFile = path.join(dir, 'tasks.yml');
+  if (!existsSync(tasksFile)) throw new CtlError('CTL_ERR_ROLE_NOT_FOUND', `unknown role '${name}' (no ${tasksFile})`, { field: 'role' });
+  const defaultsFile = path.join(dir, 'defaults.yml');
+  let defaults: Vars = {};
+  if (existsSync(defaultsFile)) {
+    const y = await readYaml(defaultsFile, 'CTL_ERR_ROLE_PARSE');
+    if (y.value !== null && (typeof y.value !== 'object' || Array.isArray(y.value))) {
+      throw new CtlError('CTL_ERR_ROLE_PARSE', 'defaults must be a mapping of variable: value', { file: defaultsFile, line: 1 });
+    }
+    defaults = (y.value as Vars | null) ?? {};
+  }
+  const y = await readYaml(tasksFile, 'CTL_ERR_ROLE_PARSE');
+  if (!Array.isArray(y.value)) throw new CtlError('CTL_ERR_ROLE_PARSE', 'tasks.yml must be a list of tasks', { file: tasksFile, line: 1 });
+  const tasks = seqItems(y).map(({ value, line, node }, i): RoleTask => {
+    if (!value || typeof value !== 'object' || Array.isArray(value) || !isMap(node)) {
+      throw new CtlError('CTL_ERR_ROLE_PARSE', `task ${i + 1} must be a mapping`, { file: tasksFile, line });
+    }
+    const t = value as Record<string, unknown>;
+    const modKeys = Object.keys(t).filter((k) => !TASK_KEYS.has(k));
+    if (modKeys.length !== 1) {
+      throw new CtlError('CTL_ERR_ROLE_PARSE', `task ${i + 1} must name exactly one module, found ${modKeys.length ? modKeys.join(', ') : 'none'}`, {
+        file: tasksFile,
+        line,
+      });
+    }
+    const module = modKeys[0];
+    if (!MODULES.has(module)) {
+      throw new CtlError('CTL_ERR_UNKNOWN_MODULE', `unknown module '${module}' (known: ${[...MODULES.keys()].sort().join(', ')})`, {
+        file: tasksFile,
+        line: keyLine(y, node, module),
+        field: module,
+      });
+    }
+    return {
+      name: typeof t.name === 'string' ? t.name : `${module} ${i + 1}`,
+      module,
+      args: t[module] ?? {},
+      ...(t.when !== undefined ? { when: t.when as string | boolean } : {}),
+      ...(t.loop !== undefined ? { loop: t.loop } : {}),
+      loopVar: typeof t.loop_var === 'string' ? t.loop_var : 'item',
+      file: tasksFile,
+      line,
+      node,
+    };
+  });
+  return { name, dir, defaults, tasks };
+}
+
+/**
+ * Renders a role's tasks for one host: templates, `when`, `loop`, then the module's own schema,
+ * so a bad argument is refused here with file and line before anything is pushed.
+ */
+export function renderRole(role: Role, vars: Vars): RenderedTask[] {
+  const ctx = resolveVars(vars);
+  const out: RenderedTask[] = [];
+  for (const task of role.tasks) {
+    const where = (field?: string) => ({ file: task.file, line: task.line, ...(field ? { field } : {}) });
+    const guard = <T>(field: string, f: () => T): T => {
+      try {
+        return f();
+      } catch (e) {
+        if (e instanceof TemplateError) {
+          const sub = (e as TemplateError & { field?: string }).field;
+          throw new CtlError('CTL_ERR_TEMPLATE', `task '${task.name}': ${e.message}`, where([field, sub].filter(Boolean).join('.')));
+        }
+        throw e;
+      }
+    };
+    const items = task.loop === undefined ? [undefined] : guard('loop', () => renderValue(task.loop, ctx));
+    if (!Array.isArray(items)) throw new CtlError('CTL_ERR_TEMPLATE', `task '${task.name}': loop must be a list`, where('loop'));
+    for (const item of items) {
+      const scope = task.loop === undefined ? ctx : { ...ctx, [task.loopVar]: item };
+      const name = String(guard('name', () => renderValue(task.name, scope)));
+      if (task.when !== undefined && !guard('when', () => evalCondition(task.when!, scope))) {
+        out.push({ name, module: task.module, args: {}, skip: `condition is false: ${task.when}`, role: role.name });
+        continue;
+      }
+      const args = guard(task.module, () => renderValue(task.args, scope)) as Record<string, unknown>;
+      const parsed = MODULES.get(task.module)!.schema.safeParse(args);
+      if (!parsed.success) {
+        throw new CtlError('CTL_ERR_TASK_ARGS', `task '${name}': ${describeIssues(parsed.error)}`, where(task.module));
+      }
+      out.push({ name, module: task.module, args, role: role.name });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,88 @@
+import type { FastifyInstance } from 'fastify';
+import { Readable } from 'node:stream';
+import { CtlError } from '../../common/errors.js';
+import { planRun, type PlanEnv, type RunRequest } from '../plan-run.js';
+import { recap, type RunEvent, type RunManager } from '../run-manager.js';
+import type { Store } from '../store.js';
+
+const runRequestSchema = {
+  type: 'object',
+  required: ['kind', 'inventory'],
+  additionalProperties: false,
+  properties: {
+    kind: { enum: ['role', 'playbook'] },
+    role: { type: 'string' },
+    playbook: { type: 'string' },
+    hosts: { type: 'string' },
+    inventory: { type: 'string' },
+    extraVars: { type: 'object' },
+    check: { type: 'boolean' },
+    diff: { type: 'boolean' },
+  },
+} as const;
+
+export interface RunRoutesOptions {
+  store: Store;
+  runs: RunManager;
+  planEnv: PlanEnv;
+}
+
+export function runRoutes(app: FastifyInstance, { store, runs, planEnv }: RunRoutesOptions): void {
+  app.get('/api/runs', async () =>
+    store.data.runs
+      .slice()
+      .reverse()
+      .map((r) => ({ id: r.id, title: r.title, kind: r.kind, check: r.check, createdAt: r.createdAt, finishedAt: r.finishedAt ?? null, recap: recap(r) })),
+  );
+
+  app.get<{ Params: { id: string } }>('/api/runs/:id', async (req) => {
+    const run = store.run(req.params.id);
+    if (!run) throw new CtlError('CTL_ERR_RUN_NOT_FOUND', `no run '${req.params.id}'`, { field: 'id' });
+    return { ...run, recap: recap(run) };
+  });
+
+  app.post<{ Body: RunRequest }>('/api/runs', { schema: { body: runRequestSchema } }, async (req, reply) => {
+    const planned = await planRun(req.body, planEnv);
+    const run = runs.start(planned.spec);
+    reply.code(201);
+    return { id: run.id, title: run.title, hosts: Object.keys(run.hosts) };
+  });
+
+  /**
+   * The run's events as NDJSON: what already happened first, then live events until the end.
+   * `ctl` reads this to show each task per host as it finishes.
+   */
+  app.get<{ Params: { id: string } }>('/api/runs/:id/events', async (req, reply) => {
+    const run = store.run(req.params.id);
+    if (!run) throw new CtlError('CTL_ERR_RUN_NOT_FOUND', `no run '${req.params.id}'`, { field: 'id' });
+    const em = runs.events(run.id);
+    const stream = new Readable({ read() {} });
+    const send = (e: RunEvent | { type: 'recap'; recap: ReturnType<typeof recap> }) => stream.push(JSON.stringify(e) + '\n');
+    const finish = () => {
+      send({ type: 'end', run });
+      send({ type: 'recap', recap: recap(run) });
+      stream.push(null);
+    };
+    for (const [host, h] of Object.entries(run.hosts)) for (const result of h.results) send({ type: 'result', host, result });
+    if (!em) finish();
+    else {
+      const seen = new Set(Object.entries(run.hosts).flatMap(([host, h]) => h.results.map((r) => `${host}/${r.index}`)));
+      const onEvent = (e: RunEvent) => {
+        if (e.type === 'end') {
+          em.off('event', onEvent);
+          return finish();
+        }
+        if (e.type === 'result') {
+          const key = `${e.host}/${e.result.index}`;
+          if (seen.has(key)) return;
+          seen.add(key);
+        }
+        send(e);
+      };
+      em.on('event', onEvent);
+      req.raw.on('close', () => em.off('event', onEvent));
+    }
+    reply.header('content-type', 'application/x-ndjson');
+    return reply.send(stream);
+  });
+}

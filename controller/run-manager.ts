@@ -1,0 +1,162 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { RenderedTask, TaskResult } from '../common/protocol.js';
+import type { AgentHub } from './hub.js';
+import type { HostRun, RunRecord, Store } from './store.js';
+
+export type RunEvent =
+  | { type: 'result'; host: string; result: TaskResult }
+  | { type: 'host'; host: string; status: HostRun['status']; error?: string }
+  | { type: 'end'; run: RunRecord };
+
+export interface PlaySpec {
+  name: string;
+  /** Rendered task list per host of this play. */
+  hosts: Record<string, RenderedTask[]>;
+}
+
+export interface RunSpec {
+  title: string;
+  kind: RunRecord['kind'];
+  check: boolean;
+  diff: boolean;
+  /** Plays run one after another, each fanned out to its hosts in parallel. */
+  plays: PlaySpec[];
+}
+
+export interface Recap {
+  ok: number;
+  changed: number;
+  failed: number;
+  skipped: number;
+  unreachable: number;
+}
+
+export function recap(run: RunRecord): Record<string, Recap> {
+  const out: Record<string, Recap> = {};
+  for (const [host, h] of Object.entries(run.hosts)) {
+    const r: Recap = { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: h.status === 'unreachable' ? 1 : 0 };
+    for (const t of h.results) r[t.status]++;
+    out[host] = r;
+  }
+  return out;
+}
+
+interface Lock {
+  ready: Promise<void>;
+  release: () => void;
+}
+
+/**
+ * Fans a run out to its hosts in parallel, play after play. A host never runs two runs at once:
+ * a run takes every one of its hosts' locks when it starts (FIFO per host, all taken in the same
+ * tick, so two runs cannot wait on each other) and releases them when it ends. A host that
+ * fails or is unreachable in one play is left out of the plays after it, as in Ansible.
+ */
+export class RunManager {
+  private readonly tails = new Map<string, Promise<void>>();
+  private readonly emitters = new Map<string, EventEmitter>();
+
+  constructor(private readonly store: Store, private readonly hub: AgentHub) {}
+
+  start(spec: RunSpec): RunRecord {
+    const run: RunRecord = {
+      id: randomUUID().slice(0, 8),
+      title: spec.title,
+      kind: spec.kind,
+      check: spec.check,
+      diff: spec.diff,
+      createdAt: new Date().toISOString(),
+      hosts: {},
+    };
+    for (const play of spec.plays) {
+      for (const [host, tasks] of Object.entries(play.hosts)) {
+        (run.hosts[host] ??= { status: 'pending', tasks: [], results: [] }).tasks.push(...tasks);
+      }
+    }
+    this.store.addRun(run);
+    const em = new EventEmitter();
+    em.setMaxListeners(100);
+    this.emitters.set(run.id, em);
+    const locks = Object.keys(run.hosts).map((h) => this.lock(h));
+    void (async () => {
+      try {
+        await Promise.all(locks.map((l) => l.ready));
+        const offset: Record<string, number> = {};
+        for (const play of spec.plays) {
+          await Promise.all(
+            Object.entries(play.hosts).map(([host, tasks]) => {
+              const h = run.hosts[host];
+              const base = offset[host] ?? 0;
+              offset[host] = base + tasks.length;
+              if (h.status === 'unreachable' || h.results.some((r) => r.status === 'failed')) return undefined;
+              return this.runJob(run, host, tasks, base, em);
+            }),
+          );
+        }
+        for (const h of Object.values(run.hosts)) if (h.status !== 'unreachable') h.status = 'done';
+      } finally {
+        for (const l of locks) l.release();
+        run.finishedAt = new Date().toISOString();
+        this.store.touch();
+        em.emit('event', { type: 'end', run } satisfies RunEvent);
+        this.emitters.delete(run.id);
+      }
+    })();
+    return run;
+  }
+
+  /** Live events of a run still going; undefined once it has ended. */
+  events(id: string): EventEmitter | undefined {
+    return this.emitters.get(id);
+  }
+
+  private lock(host: string): Lock {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const ready = this.tails.get(host) ?? Promise.resolve();
+    const tail = ready.then(() => held);
+    this.tails.set(host, tail);
+    void tail.then(() => {
+      if (this.tails.get(host) === tail) this.tails.delete(host);
+    });
+    return { ready, release };
+  }
+
+  private runJob(run: RunRecord, host: string, tasks: RenderedTask[], base: number, em: EventEmitter): Promise<void> {
+    const h = run.hosts[host];
+    const setStatus = (status: HostRun['status'], error?: string) => {
+      h.status = status;
+      if (error) h.error = error;
+      this.store.touch();
+      em.emit('event', { type: 'host', host, status, ...(error ? { error } : {}) } satisfies RunEvent);
+    };
+    return new Promise((resolve) => {
+      const sent = this.hub.dispatch(
+        { runId: `${run.id}.${base}`, host, tasks, check: run.check, diff: run.diff },
+        {
+          onResult: (r) => {
+            const result = { ...r, index: r.index + base };
+            h.results.push(result);
+            this.store.touch();
+            em.emit('event', { type: 'result', host, result } satisfies RunEvent);
+          },
+          onEnd: (end) => {
+            h.ms = (h.ms ?? 0) + end.ms;
+            if (end.error) h.error = end.error;
+            resolve();
+          },
+          onLost: (reason) => {
+            setStatus('unreachable', reason);
+            resolve();
+          },
+        },
+      );
+      if (sent) setStatus('running');
+      else {
+        setStatus('unreachable', 'no agent connected');
+        resolve();
+      }
+    });
+  }
+}

@@ -1,0 +1,84 @@
+import nunjucks from 'nunjucks';
+
+/**
+ * Jinja2-style templates through nunjucks. Undefined variables are errors, never empty strings,
+ * and a string that is one whole `{{ expr }}` keeps the expression's type (a list stays a list,
+ * a number a number), as Ansible's native templating does.
+ */
+const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
+
+env.addFilter('ipaddr_host', (cidr: string) => String(cidr).split('/')[0]);
+env.addFilter('ipaddr_prefix', (cidr: string) => Number(String(cidr).split('/')[1] ?? 32));
+env.addFilter('bool', (v: unknown) => (typeof v === 'string' ? ['1', 'true', 'yes', 'on'].includes(v.toLowerCase()) : !!v));
+env.addFilter('int', (v: unknown) => parseInt(String(v), 10));
+env.addFilter('default', (v: unknown, d: unknown) => (v === undefined || v === null ? d : v));
+env.addFilter('to_json', (v: unknown) => JSON.stringify(v));
+
+const WHOLE = /^\{\{\s*([\s\S]+?)\s*\}\}$/;
+
+export type Vars = Record<string, unknown>;
+
+export class TemplateError extends Error {}
+
+function clean(msg: string): string {
+  // nunjucks prefixes '(unknown path) [Line 1, Column 3]\n  Template render error: ...'
+  return msg.replace(/\(unknown path\)\s*(\[Line \d+, Column \d+\])?\s*/g, '').replace(/\s*Template render error:\s*/g, '').replace(/\s+/g, ' ').trim();
+}
+
+export function renderString(s: string, vars: Vars): unknown {
+  if (!s.includes('{{') && !s.includes('{%')) return s;
+  try {
+    const whole = s.match(WHOLE);
+    if (whole && !whole[1].includes('}}')) {
+      const json = env.renderString(`{{ (${whole[1]}) | dump }}`, vars);
+      return json === '' ? undefined : JSON.parse(json);
+    }
+    return env.renderString(s, vars);
+  } catch (e) {
+    throw new TemplateError(clean((e as Error).message));
+  }
+}
+
+/** Renders every string inside a value; `path` names the failing field in errors. */
+export function renderValue(v: unknown, vars: Vars, path: string[] = []): unknown {
+  if (typeof v === 'string') {
+    try {
+      return renderString(v, vars);
+    } catch (e) {
+      throw Object.assign(new TemplateError((e as Error).message), { field: path.join('.') });
+    }
+  }
+  if (Array.isArray(v)) return v.map((x, i) => renderValue(x, vars, [...path, String(i)]));
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, renderValue(x, vars, [...path, k])]));
+  }
+  return v;
+}
+
+/** A `when:` condition: a bare Jinja2 expression, true unless it renders falsy. */
+export function evalCondition(expr: string | boolean, vars: Vars): boolean {
+  if (typeof expr === 'boolean') return expr;
+  const src = expr.trim().match(WHOLE)?.[1] ?? expr;
+  return !!renderString(`{{ ${src} }}`, vars);
+}
+
+/**
+ * Variables whose values are templates themselves (`vip_cidr: "{{ vip }}/24"`) are resolved
+ * against the others, a few rounds deep, as Ansible resolves them lazily.
+ */
+export function resolveVars(vars: Vars): Vars {
+  const out: Vars = { ...vars };
+  for (let round = 0; round < 5; round++) {
+    let pending = false;
+    for (const [k, v] of Object.entries(out)) {
+      if (typeof v !== 'string' || !v.includes('{{')) continue;
+      try {
+        out[k] = renderString(v, out);
+      } catch {
+        pending = true;
+      }
+    }
+    if (!pending) break;
+  }
+  return out;
+}

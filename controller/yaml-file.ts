@@ -1,0 +1,51 @@
+import { promises as fs } from 'node:fs';
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node } from 'yaml';
+import { CtlError, type ErrorCode } from '../common/errors.js';
+
+export interface YamlFile {
+  file: string;
+  value: unknown;
+  /** 1-based line of a node, for error messages. */
+  lineOf(node: Node | null | undefined): number | undefined;
+  root: Node | null;
+}
+
+/** Parses YAML keeping line numbers; syntax errors become one-line CtlErrors with file:line. */
+export function parseYaml(text: string, file: string, code: ErrorCode): YamlFile {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const err = doc.errors[0];
+  if (err) {
+    const line = err.linePos?.[0]?.line ?? lc.linePos(err.pos[0]).line;
+    throw new CtlError(code, err.message.split('\n')[0], { file, line });
+  }
+  return {
+    file,
+    value: doc.toJS({ maxAliasCount: 100 }),
+    root: doc.contents as Node | null,
+    lineOf: (node) => (node?.range ? lc.linePos(node.range[0]).line : undefined),
+  };
+}
+
+export async function readYaml(file: string, code: ErrorCode, notFound: ErrorCode = code): Promise<YamlFile> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (e) {
+    throw new CtlError(notFound, `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file });
+  }
+  return parseYaml(text, file, code);
+}
+
+/** Items of a top-level sequence with their line numbers. */
+export function seqItems(y: YamlFile): { value: unknown; line?: number; node: Node }[] {
+  if (!y.root || !isSeq(y.root)) return [];
+  return y.root.items.map((n) => ({ value: (n as Node & { toJSON(): unknown }).toJSON(), line: y.lineOf(n as Node), node: n as Node }));
+}
+
+/** Line of a key inside a mapping node, when there is one. */
+export function keyLine(y: YamlFile, node: Node, key: string): number | undefined {
+  if (!isMap(node)) return y.lineOf(node);
+  const pair = node.items.find((p) => isScalar(p.key) && p.key.value === key);
+  return pair ? y.lineOf(pair.key as Node) : y.lineOf(node);
+}
