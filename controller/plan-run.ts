@@ -74,7 +74,7 @@ export async function planRun(req: RunRequest, env: PlanEnv): Promise<PlannedRun
       rendered[host] = [];
       for (const roleName of play.roles) {
         const role = roles.get(roleName)!;
-        const vars: Vars = { ...role.defaults, ...hostVars(inventory, host), ...play.vars, ...(req.extraVars ?? {}), facts: facts ?? {} };
+        const vars: Vars = { ...role.defaults, address: inventory.hosts.get(host)!.address, ...hostVars(inventory, host), ...play.vars, ...(req.extraVars ?? {}), facts: facts ?? {} };
         used[host] = { ...used[host], ...vars };
         rendered[host].push(...renderRole(role, vars));
       }

@@ -55,31 +55,43 @@ export function runRoutes(app: FastifyInstance, { store, runs, planEnv }: RunRou
   app.get<{ Params: { id: string } }>('/api/runs/:id/events', async (req, reply) => {
     const run = store.run(req.params.id);
     if (!run) throw new CtlError('CTL_ERR_RUN_NOT_FOUND', `no run '${req.params.id}'`, { field: 'id' });
-    const em = runs.events(run.id);
     const stream = new Readable({ read() {} });
     const send = (e: RunEvent | { type: 'recap'; recap: ReturnType<typeof recap> }) => stream.push(JSON.stringify(e) + '\n');
     const finish = () => {
+      replay();
       send({ type: 'end', run });
       send({ type: 'recap', recap: recap(run) });
       stream.push(null);
     };
-    for (const [host, h] of Object.entries(run.hosts)) for (const result of h.results) send({ type: 'result', host, result });
-    if (!em) finish();
-    else {
-      const seen = new Set(Object.entries(run.hosts).flatMap(([host, h]) => h.results.map((r) => `${host}/${r.index}`)));
+    // Replay what already happened; live events that repeat it are dropped by key.
+    const seen = new Set<string>();
+    const once = (key: string, e: RunEvent) => {
+      if (seen.has(key)) return;
+      seen.add(key);
+      send(e);
+    };
+    const replay = () => {
+      for (const [host, h] of Object.entries(run.hosts)) {
+        for (const result of h.results) once(`${host}/${result.index}`, { type: 'result', host, result });
+        if (h.status === 'unreachable') once(`${host}/unreachable`, { type: 'host', host, status: h.status, ...(h.error ? { error: h.error } : {}) });
+      }
+    };
+    const em = runs.events(run.id);
+    if (!em) {
+      replay();
+      finish();
+    } else {
       const onEvent = (e: RunEvent) => {
         if (e.type === 'end') {
           em.off('event', onEvent);
           return finish();
         }
-        if (e.type === 'result') {
-          const key = `${e.host}/${e.result.index}`;
-          if (seen.has(key)) return;
-          seen.add(key);
-        }
-        send(e);
+        if (e.type === 'result') once(`${e.host}/${e.result.index}`, e);
+        else if (e.status === 'unreachable') once(`${e.host}/unreachable`, e);
+        else send(e);
       };
       em.on('event', onEvent);
+      replay();
       req.raw.on('close', () => em.off('event', onEvent));
     }
     reply.header('content-type', 'application/x-ndjson');
