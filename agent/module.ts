@@ -58,6 +58,18 @@ export interface TaskModule<A, S, C> {
   read(args: A, ctx: ModuleContext): Promise<S>;
   plan(args: A, observed: S, ctx: ModuleContext): Plan<C>;
   apply(args: A, changes: C[], ctx: ModuleContext): Promise<void>;
+  /**
+   * What a task puts on a host (a stable id such as `address:lo:172.25.7.200`) and the
+   * arguments that take it away again. The controller retires what a role slot owned and no
+   * longer declares (switching NAT -> TUN -> DR). Modules whose effects are not owned leave
+   * this out.
+   */
+  owns?(args: A): Owned | undefined;
+}
+
+export interface Owned {
+  id: string;
+  retire: Record<string, unknown>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CtlError, EXIT, isCtlError } from '../common/errors.js';
 import type { TaskResult } from '../common/protocol.js';
@@ -31,7 +32,7 @@ function parse(argv: string[]) {
       options: {
         hosts: { type: 'string' },
         limit: { type: 'string', short: 'l' },
-        inventory: { type: 'string', short: 'i' },
+        inventory: { type: 'string', short: 'i', multiple: true },
         check: { type: 'boolean', short: 'C' },
         diff: { type: 'boolean', short: 'D' },
         'extra-vars': { type: 'string', short: 'e', multiple: true },
@@ -75,9 +76,9 @@ async function runCommand(kind: 'role' | 'playbook', target: string | undefined,
   const c = await client(flags);
   const started = await c.post<{ id: string; title: string }>('/api/runs', {
     kind,
-    ...(kind === 'role' ? { role: target } : { playbook: target }),
+    ...(kind === 'role' ? { role: target } : { playbook: path.resolve(target) }),
     ...(hosts ? { hosts } : {}),
-    inventory: (flags.inventory as string | undefined) ?? DEFAULT_INVENTORY,
+    inventory: ((flags.inventory as string[] | undefined) ?? [DEFAULT_INVENTORY]).map((f) => path.resolve(f)),
     extraVars: parseExtraVars((flags['extra-vars'] as string[] | undefined) ?? []),
     check: !!flags.check,
     diff: !!flags.diff,

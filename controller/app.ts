@@ -49,7 +49,7 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
   runRoutes(app, {
     store,
     runs,
-    planEnv: { projectDir: opts.projectDir, facts: (h) => store.agent(h)?.facts, online: (h) => hub.isOnline(h) },
+    planEnv: { projectDir: opts.projectDir, ledger: (h, slot) => store.ledger(h, slot), facts: (h) => store.agent(h)?.facts, online: (h) => hub.isOnline(h) },
   });
   healthView(app, hub);
 

@@ -2,9 +2,11 @@ import path from 'node:path';
 import { CtlError } from '../common/errors.js';
 import type { HostFacts, RenderedTask } from '../common/protocol.js';
 import { hostVars, loadInventory, selectHosts, type Inventory } from './inventory/index.js';
+import { mergeInventories } from './inventory/merge.js';
 import { loadPlaybook, type Play } from './playbook.js';
 import { loadRole, renderRole, type Role } from './roles.js';
 import type { RunSpec } from './run-manager.js';
+import type { LedgerEntry } from './store.js';
 import type { Vars } from './template.js';
 
 export interface RunRequest {
@@ -13,7 +15,8 @@ export interface RunRequest {
   playbook?: string;
   /** For a role: the hosts to run on; for a playbook: a limit on every play's hosts. */
   hosts?: string;
-  inventory: string;
+  /** One inventory or several (`-i a -i b`): later files win where they overlap. */
+  inventory: string | string[];
   extraVars?: Vars;
   check?: boolean;
   diff?: boolean;
@@ -21,6 +24,8 @@ export interface RunRequest {
 
 export interface PlanEnv {
   projectDir: string;
+  /** What a role slot owned on a host after the last applied run. */
+  ledger(host: string, slot: string): LedgerEntry[];
   facts(host: string): HostFacts | undefined;
   online(host: string): boolean;
 }
@@ -42,7 +47,8 @@ function within(dir: string, p: string): string {
  * Precedence, lowest first: role defaults, inventory vars, play vars, -e extra vars, facts.
  */
 export async function planRun(req: RunRequest, env: PlanEnv): Promise<PlannedRun> {
-  const inventory = await loadInventory(within(env.projectDir, req.inventory));
+  const files = Array.isArray(req.inventory) ? req.inventory : [req.inventory];
+  const inventory = mergeInventories(await Promise.all(files.map((f) => loadInventory(within(env.projectDir, f)))));
   let plays: Play[];
   let title: string;
   if (req.kind === 'role') {
@@ -61,26 +67,49 @@ export async function planRun(req: RunRequest, env: PlanEnv): Promise<PlannedRun
   const spec: RunSpec = { title, kind: req.kind, check: !!req.check, diff: !!req.diff, plays: [] };
   const used: Record<string, Vars> = {};
 
+  /** host -> slot -> what the roles of that slot declare in this run. */
+  const declared: Record<string, Record<string, LedgerEntry[]>> = {};
+  /** host -> slot -> where that slot's first task sits (play index, position). */
+  const firstAt: Record<string, Record<string, [number, number]>> = {};
+
   for (const play of plays) {
     const hosts = selectHosts(inventory, play.hosts).filter((h) => !limit || limit.has(h));
     const rendered: Record<string, RenderedTask[]> = {};
     for (const roleName of play.roles) if (!roles.has(roleName)) roles.set(roleName, await loadRole(rolesDir, roleName));
     for (const host of hosts) {
       const facts = env.facts(host);
-      if (!facts && !env.online(host)) {
-        rendered[host] = [];
-        continue;
-      }
       rendered[host] = [];
+      if (!facts && !env.online(host)) continue;
       for (const roleName of play.roles) {
         const role = roles.get(roleName)!;
         const vars: Vars = { ...role.defaults, address: inventory.hosts.get(host)!.address, ...hostVars(inventory, host), ...play.vars, ...(req.extraVars ?? {}), facts: facts ?? {} };
         used[host] = { ...used[host], ...vars };
-        rendered[host].push(...renderRole(role, vars));
+        const planned = renderRole(role, vars);
+        if (role.slot) {
+          const mine = ((declared[host] ??= {})[role.slot] ??= []);
+          (firstAt[host] ??= {})[role.slot] ??= [spec.plays.length, rendered[host].length];
+          for (const p of planned) if (p.owned) mine.push({ id: p.owned.id, module: p.task.module, retire: p.owned.retire });
+        }
+        rendered[host].push(...planned.map((p) => p.task));
       }
     }
     if (hosts.length) spec.plays.push({ name: play.name, hosts: rendered });
   }
+
+  // What a slot owned before and declares no more is retired first, where the slot begins.
+  for (const [host, slots] of Object.entries(declared)) {
+    for (const [slot, entries] of Object.entries(slots)) {
+      const now = new Set(entries.map((e) => e.id));
+      const stale = env.ledger(host, slot).filter((e) => !now.has(e.id));
+      const [playIdx, pos] = firstAt[host][slot];
+      spec.plays[playIdx].hosts[host].splice(
+        pos,
+        0,
+        ...stale.map((e): RenderedTask => ({ name: `retire ${e.id} (no longer declared)`, module: e.module, args: e.retire, role: slot })),
+      );
+    }
+  }
+  spec.ledger = declared;
   if (!spec.plays.length) throw new CtlError('CTL_ERR_PATTERN', 'no play matched any host', { field: 'hosts' });
   return { spec, inventory, vars: used };
 }

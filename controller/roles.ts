@@ -5,6 +5,7 @@ import { CtlError } from '../common/errors.js';
 import type { RenderedTask } from '../common/protocol.js';
 import { MODULES } from '../agent/modules/index.js';
 import { describeIssues } from '../agent/validate.js';
+import type { Owned } from '../agent/module.js';
 import { evalCondition, renderValue, resolveVars, TemplateError, type Vars } from './template.js';
 import { keyLine, readYaml, seqItems } from './yaml-file.js';
 
@@ -27,6 +28,16 @@ export interface Role {
   dir: string;
   defaults: Vars;
   tasks: RoleTask[];
+  /**
+   * Roles that share a slot (`lvs-realserver-nat`, `-tun`, `-dr`) are alternatives: what one
+   * of them put on a host and the one applied now does not declare is retired.
+   */
+  slot?: string;
+}
+
+export interface PlannedTask {
+  task: RenderedTask;
+  owned?: Owned;
 }
 
 const NAME = /^[a-z0-9][a-z0-9_-]*$/;
@@ -44,6 +55,16 @@ export async function loadRole(rolesDir: string, name: string): Promise<Role> {
       throw new CtlError('CTL_ERR_ROLE_PARSE', 'defaults must be a mapping of variable: value', { file: defaultsFile, line: 1 });
     }
     defaults = (y.value as Vars | null) ?? {};
+  }
+  let slot: string | undefined;
+  const metaFile = path.join(dir, 'meta.yml');
+  if (existsSync(metaFile)) {
+    const m = await readYaml(metaFile, 'CTL_ERR_ROLE_PARSE');
+    const meta = (m.value ?? {}) as { slot?: unknown };
+    if (typeof meta !== 'object' || Array.isArray(meta) || (meta.slot !== undefined && (typeof meta.slot !== 'string' || !NAME.test(meta.slot)))) {
+      throw new CtlError('CTL_ERR_ROLE_PARSE', 'meta.yml must be a mapping with an optional slot: NAME', { file: metaFile, line: 1, field: 'slot' });
+    }
+    slot = meta.slot as string | undefined;
   }
   const y = await readYaml(tasksFile, 'CTL_ERR_ROLE_PARSE');
   if (!Array.isArray(y.value)) throw new CtlError('CTL_ERR_ROLE_PARSE', 'tasks.yml must be a list of tasks', { file: tasksFile, line: 1 });
@@ -79,16 +100,16 @@ export async function loadRole(rolesDir: string, name: string): Promise<Role> {
       node,
     };
   });
-  return { name, dir, defaults, tasks };
+  return { name, dir, defaults, tasks, ...(slot ? { slot } : {}) };
 }
 
 /**
  * Renders a role's tasks for one host: templates, `when`, `loop`, then the module's own schema,
  * so a bad argument is refused here with file and line before anything is pushed.
  */
-export function renderRole(role: Role, vars: Vars): RenderedTask[] {
+export function renderRole(role: Role, vars: Vars): PlannedTask[] {
   const ctx = resolveVars(vars);
-  const out: RenderedTask[] = [];
+  const out: PlannedTask[] = [];
   for (const task of role.tasks) {
     const where = (field?: string) => ({ file: task.file, line: task.line, ...(field ? { field } : {}) });
     const guard = <T>(field: string, f: () => T): T => {
@@ -108,15 +129,17 @@ export function renderRole(role: Role, vars: Vars): RenderedTask[] {
       const scope = task.loop === undefined ? ctx : { ...ctx, [task.loopVar]: item };
       const name = String(guard('name', () => renderValue(task.name, scope)));
       if (task.when !== undefined && !guard('when', () => evalCondition(task.when!, scope))) {
-        out.push({ name, module: task.module, args: {}, skip: `condition is false: ${task.when}`, role: role.name });
+        out.push({ task: { name, module: task.module, args: {}, skip: `condition is false: ${task.when}`, role: role.name } });
         continue;
       }
       const args = guard(task.module, () => renderValue(task.args, scope)) as Record<string, unknown>;
-      const parsed = MODULES.get(task.module)!.schema.safeParse(args);
+      const module = MODULES.get(task.module)!;
+      const parsed = module.schema.safeParse(args);
       if (!parsed.success) {
         throw new CtlError('CTL_ERR_TASK_ARGS', `task '${name}': ${describeIssues(parsed.error)}`, where(task.module));
       }
-      out.push({ name, module: task.module, args, role: role.name });
+      const owned = module.owns?.(parsed.data);
+      out.push({ task: { name, module: task.module, args, role: role.name }, ...(owned ? { owned } : {}) });
     }
   }
   return out;

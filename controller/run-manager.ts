@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { RenderedTask, TaskResult } from '../common/protocol.js';
 import type { AgentHub } from './hub.js';
-import type { HostRun, RunRecord, Store } from './store.js';
+import type { HostRun, LedgerEntry, RunRecord, Store } from './store.js';
 
 export type RunEvent =
   | { type: 'result'; host: string; result: TaskResult }
@@ -22,6 +22,8 @@ export interface RunSpec {
   diff: boolean;
   /** Plays run one after another, each fanned out to its hosts in parallel. */
   plays: PlaySpec[];
+  /** host -> role slot -> what this run declares there; recorded when the run applied. */
+  ledger?: Record<string, Record<string, LedgerEntry[]>>;
 }
 
 export interface Recap {
@@ -95,6 +97,7 @@ export class RunManager {
           );
         }
         for (const h of Object.values(run.hosts)) if (h.status !== 'unreachable') h.status = 'done';
+        if (!run.check) this.record(run, spec.ledger ?? {});
       } finally {
         for (const l of locks) l.release();
         run.finishedAt = new Date().toISOString();
@@ -104,6 +107,21 @@ export class RunManager {
       }
     })();
     return run;
+  }
+
+  /**
+   * After a clean run a slot owns exactly what it declared; after a failed or partial one it
+   * owns both the old and the new, so what was not retired yet is retired next time.
+   */
+  private record(run: RunRecord, ledger: Record<string, Record<string, LedgerEntry[]>>): void {
+    for (const [host, slots] of Object.entries(ledger)) {
+      const h = run.hosts[host];
+      const clean = h.status === 'done' && !h.error && h.results.length === h.tasks.length && h.results.every((r) => r.status !== 'failed');
+      for (const [slot, entries] of Object.entries(slots)) {
+        const next = clean ? entries : [...new Map([...this.store.ledger(host, slot), ...entries].map((e) => [e.id, e])).values()];
+        this.store.setLedger(host, slot, next);
+      }
+    }
   }
 
   /** Live events of a run still going; undefined once it has ended. */

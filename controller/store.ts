@@ -34,10 +34,19 @@ export interface AgentRecord {
   address?: string;
 }
 
+/** Something a role slot put on a host, and how to take it away (see TaskModule.owns). */
+export interface LedgerEntry {
+  id: string;
+  module: string;
+  retire: Record<string, unknown>;
+}
+
 interface Data {
   version: 1;
   agents: Record<string, AgentRecord>;
   runs: RunRecord[];
+  /** host -> role slot -> what that slot's roles own there after the last applied run. */
+  ledger: Record<string, Record<string, LedgerEntry[]>>;
 }
 
 export interface StoreOptions {
@@ -67,7 +76,7 @@ export class Store {
   static async open(dataDir: string, opts: StoreOptions = {}): Promise<Store> {
     mkdirSync(dataDir, { recursive: true });
     const file = path.join(dataDir, 'store.json');
-    const db = new Low<Data>(new JSONFile<Data>(file), { version: 1, agents: {}, runs: [] });
+    const db = new Low<Data>(new JSONFile<Data>(file), { version: 1, agents: {}, runs: [], ledger: {} });
     try {
       await db.read();
     } catch (e) {
@@ -75,6 +84,7 @@ export class Store {
     }
     db.data.agents ??= {};
     db.data.runs ??= [];
+    db.data.ledger ??= {};
     return new Store(db, opts);
   }
 
@@ -102,6 +112,15 @@ export class Store {
 
   run(id: string): RunRecord | undefined {
     return this.db.data.runs.find((r) => r.id === id || r.id.startsWith(id));
+  }
+
+  ledger(host: string, slot: string): LedgerEntry[] {
+    return this.db.data.ledger[host]?.[slot] ?? [];
+  }
+
+  setLedger(host: string, slot: string, entries: LedgerEntry[]): void {
+    (this.db.data.ledger[host] ??= {})[slot] = entries;
+    this.touch();
   }
 
   /** Marks the data changed; one write follows within flushMs. */

@@ -73,7 +73,8 @@ export class InventoryBuilder {
     this.checkPriorities();
     const all = this.groups.get('all')!;
     const parented = new Set(this.edges.map((e) => e.child));
-    all.children = [...this.groups.keys()].filter((n) => n !== 'all' && !parented.has(n));
+    const explicit = new Set(all.children);
+    all.children = [...this.groups.keys()].filter((n) => explicit.has(n) || (n !== 'all' && !parented.has(n)));
     all.hosts = [...this.hosts.keys()];
     this.groups.get('ungrouped')!.hosts = [...this.hosts.keys()].filter((h) =>
       [...this.memberOf.get(h)!].every((g) => g === 'all' || g === 'ungrouped'),

@@ -15,8 +15,8 @@ export function expandHostRange(name: string): string[] {
   const open = name.indexOf('[');
   const close = name.indexOf(']');
   if (open < 0 && close < 0) return [name];
-  if (open < 0 || close < open) throw new HostRangeError(`']' without '[' in '${name}'`);
   if (close < 0) throw new HostRangeError(`unterminated '[' in '${name}'`);
+  if (open < 0 || close < open) throw new HostRangeError(`']' without '[' in '${name}'`);
   const head = name.slice(0, open);
   const body = name.slice(open + 1, close);
   const tail = name.slice(close + 1);

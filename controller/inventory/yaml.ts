@@ -1,5 +1,5 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import type { Document, Node, Pair } from 'yaml';
+import type { Document, Node, Pair, ScalarTag, Tags } from 'yaml';
 import { InventoryBuilder, parseError } from './build.js';
 import { expandHostToken, HostRangeError } from './host-range.js';
 import type { Inventory } from './types.js';
@@ -14,16 +14,23 @@ type Doc = Document.Parsed;
  */
 export function parseYamlInventory(text: string, file: string): Inventory {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, version: '1.1' });
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, version: '1.1', customTags: pyyamlBools });
   const lineOf = (node: unknown): number | undefined => {
     const range = (node as { range?: [number, number, number] } | null)?.range;
     return range ? lc.linePos(range[0]).line : undefined;
   };
   const err = doc.errors[0];
   if (err) {
-    const field = pathAt(doc, err.pos[0]) ?? err.code;
+    let at = err.pos[0];
+    // yaml places a repeated key with no value at the end of the line before it.
+    if (err.code === 'DUPLICATE_KEY') while (/\s/.test(text[at] ?? '')) at++;
+    const around = pathAt(doc, at);
+    // An unclosed quote or flow collection is found where the input runs out; where it was
+    // opened is the line to fix.
+    const unclosed = err.code === 'MISSING_CHAR' || (err.code === 'BAD_INDENT' && /^Flow /.test(err.message));
+    if (unclosed && around?.start !== undefined) at = around.start;
     const detail = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    throw parseError(file, lc.linePos(err.pos[0]).line, field, `YAML syntax error: ${detail}`);
+    throw parseError(file, lc.linePos(at).line, around?.path ?? err.code, `YAML syntax error: ${detail}`);
   }
 
   const b = new InventoryBuilder(file);
@@ -110,6 +117,19 @@ export function parseYamlInventory(text: string, file: string): Inventory {
   return b.finish();
 }
 
+/**
+ * The yaml package's 1.1 booleans include `y` and `n`; PyYAML's, and so Ansible's, do not, and
+ * `y: 2` or `answer: n` must stay strings.
+ */
+function pyyamlBools(tags: Tags): Tags {
+  return tags.map((tag) => {
+    if (typeof tag !== 'object' || tag.tag !== 'tag:yaml.org,2002:bool' || !('test' in tag) || !tag.test) return tag;
+    const truthy = (tag as ScalarTag).identify?.(true);
+    const test = truthy ? /^(?:[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/ : /^(?:[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/;
+    return { ...tag, test };
+  });
+}
+
 function describe(node: unknown): string {
   if (isSeq(node)) return 'a list';
   if (isMap(node)) return 'a mapping';
@@ -120,20 +140,25 @@ function describe(node: unknown): string {
   return 'nothing';
 }
 
-/** The dotted key path of the innermost mapping entry around `offset`, to name the field of a syntax error. */
-function pathAt(doc: Doc, offset: number): string | undefined {
+/**
+ * The dotted key path of the innermost mapping entry around `offset`, to name the field of a
+ * syntax error, and where that entry's value starts.
+ */
+function pathAt(doc: Doc, offset: number): { path: string; start?: number } | undefined {
   const path: string[] = [];
   let node: unknown = doc.contents;
+  let start: number | undefined;
   for (;;) {
     if (!isMap(node)) break;
     const hit = (node.items as Pair[]).find((p) => {
-      const start = (p.key as Node | null)?.range?.[0];
-      const end = (p.value as Node | null)?.range?.[2] ?? (p.key as Node | null)?.range?.[2];
-      return start !== undefined && end !== undefined && offset >= start && offset <= end;
+      const from = (p.key as Node | null)?.range?.[0];
+      const to = (p.value as Node | null)?.range?.[2] ?? (p.key as Node | null)?.range?.[2];
+      return from !== undefined && to !== undefined && offset >= from && offset <= to;
     });
     if (!hit || !isScalar(hit.key)) break;
     path.push(String(hit.key.value));
+    start = (hit.value as Node | null)?.range?.[0];
     node = hit.value;
   }
-  return path.length ? path.join('.') : undefined;
+  return path.length ? { path: path.join('.'), start } : undefined;
 }

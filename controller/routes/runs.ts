@@ -14,7 +14,7 @@ const runRequestSchema = {
     role: { type: 'string' },
     playbook: { type: 'string' },
     hosts: { type: 'string' },
-    inventory: { type: 'string' },
+    inventory: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }] },
     extraVars: { type: 'object' },
     check: { type: 'boolean' },
     diff: { type: 'boolean' },
