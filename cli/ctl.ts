@@ -15,6 +15,7 @@ const HELP = `usage:
   ctl controller start [--data DIR] [--port N] [--listen ADDR] [--token T] [--project DIR]
   ctl run role ROLE --hosts PATTERN [-i INVENTORY] [--check] [--diff] [-e k=v ...]
   ctl run playbook FILE [--hosts PATTERN] [-i INVENTORY] [--check] [--diff] [-e k=v ...]
+  ctl lint [PLAYBOOK] [-i INVENTORY ...]      the cluster check alone (default site.yml)
   ctl agents
   ctl runs [show ID]
   ctl lab up [--mode nat|tun|dr] | status | down | exec HOST -- CMD...
@@ -69,12 +70,9 @@ function out(s: string): void {
   process.stdout.write(s + '\n');
 }
 
-async function runCommand(kind: 'role' | 'playbook', target: string | undefined, flags: Flags): Promise<number> {
-  if (!target) throw new CtlError('CTL_ERR_USAGE', `ctl run ${kind} needs a ${kind === 'role' ? 'role name' : 'playbook file'}`);
+function runBody(kind: 'role' | 'playbook', target: string, flags: Flags) {
   const hosts = (flags.hosts ?? flags.limit) as string | undefined;
-  if (kind === 'role' && !hosts) throw new CtlError('CTL_ERR_USAGE', 'ctl run role needs --hosts PATTERN');
-  const c = await client(flags);
-  const started = await c.post<{ id: string; title: string }>('/api/runs', {
+  return {
     kind,
     ...(kind === 'role' ? { role: target } : { playbook: path.resolve(target) }),
     ...(hosts ? { hosts } : {}),
@@ -82,7 +80,28 @@ async function runCommand(kind: 'role' | 'playbook', target: string | undefined,
     extraVars: parseExtraVars((flags['extra-vars'] as string[] | undefined) ?? []),
     check: !!flags.check,
     diff: !!flags.diff,
-  });
+  };
+}
+
+/** `ctl lint [PLAYBOOK]`: the cluster check alone, every host rendered, nothing pushed. */
+async function lintCommand(target: string | undefined, flags: Flags): Promise<number> {
+  const res = await (await client(flags)).post<{ issues: { host: string; field: string; message: string }[]; hosts: string[]; tasks: number }>(
+    '/api/lint',
+    runBody('playbook', target ?? 'site.yml', flags),
+  );
+  if (flags.json) out(JSON.stringify(res, null, 2));
+  else {
+    for (const i of res.issues) process.stderr.write(`ERROR! ${i.host}: ${i.field}: ${i.message}\n`);
+    out(`${res.issues.length ? 'refused' : 'ok'}: ${res.hosts.length} hosts, ${res.tasks} tasks, ${res.issues.length} problems`);
+  }
+  return res.issues.length ? 4 : 0;
+}
+
+async function runCommand(kind: 'role' | 'playbook', target: string | undefined, flags: Flags): Promise<number> {
+  if (!target) throw new CtlError('CTL_ERR_USAGE', `ctl run ${kind} needs a ${kind === 'role' ? 'role name' : 'playbook file'}`);
+  if (kind === 'role' && !(flags.hosts ?? flags.limit)) throw new CtlError('CTL_ERR_USAGE', 'ctl run role needs --hosts PATTERN');
+  const c = await client(flags);
+  const started = await c.post<{ id: string; title: string }>('/api/runs', runBody(kind, target, flags));
   out(banner(`RUN [${started.title}]${flags.check ? ' (check mode)' : ''} id ${started.id}`));
   let recap: Record<string, Recap> = {};
   await c.stream(`/api/runs/${started.id}/events`, (e) => {
@@ -158,6 +177,8 @@ export async function main(argv: string[]): Promise<number> {
       return runCommand(sub, rest[0], flags);
     case 'agents':
       return agentsCommand(flags);
+    case 'lint':
+      return lintCommand(sub, flags);
     case 'runs':
       return runsCommand([sub, ...rest].filter(Boolean) as string[], flags);
     default:

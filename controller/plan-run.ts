@@ -7,7 +7,7 @@ import { loadPlaybook, type Play } from './playbook.js';
 import { loadRole, renderRole, type Role } from './roles.js';
 import type { RunSpec } from './run-manager.js';
 import type { LedgerEntry } from './store.js';
-import type { Vars } from './template.js';
+import { renderString, type Vars } from './template.js';
 
 export interface RunRequest {
   kind: 'role' | 'playbook';
@@ -28,6 +28,8 @@ export interface PlanEnv {
   ledger(host: string, slot: string): LedgerEntry[];
   facts(host: string): HostFacts | undefined;
   online(host: string): boolean;
+  /** Render hosts that have no agent and no facts too (for `ctl lint`). */
+  renderOffline?: boolean;
 }
 
 export interface PlannedRun {
@@ -35,6 +37,15 @@ export interface PlannedRun {
   inventory: Inventory;
   /** Per host, the variables its tasks were rendered with (for the cluster check). */
   vars: Record<string, Vars>;
+}
+
+/** Role names in a play may be templates of inventory vars: `lvs-realserver-{{ lvs_mode }}`. */
+function roleNameFor(name: string, vars: Vars, play: Play): string {
+  try {
+    return String(renderString(name, vars));
+  } catch (e) {
+    throw new CtlError('CTL_ERR_TEMPLATE', `play '${play.name}': role '${name}': ${(e as Error).message}`, { file: play.file, line: play.line, field: 'roles' });
+  }
 }
 
 function within(dir: string, p: string): string {
@@ -67,6 +78,7 @@ export async function planRun(req: RunRequest, env: PlanEnv): Promise<PlannedRun
   const spec: RunSpec = { title, kind: req.kind, check: !!req.check, diff: !!req.diff, plays: [] };
   const used: Record<string, Vars> = {};
 
+  const hostvars = Object.fromEntries([...inventory.hosts.values()].map((h) => [h.name, { address: h.address, ...hostVars(inventory, h.name) }]));
   /** host -> slot -> what the roles of that slot declare in this run. */
   const declared: Record<string, Record<string, LedgerEntry[]>> = {};
   /** host -> slot -> where that slot's first task sits (play index, position). */
@@ -75,14 +87,15 @@ export async function planRun(req: RunRequest, env: PlanEnv): Promise<PlannedRun
   for (const play of plays) {
     const hosts = selectHosts(inventory, play.hosts).filter((h) => !limit || limit.has(h));
     const rendered: Record<string, RenderedTask[]> = {};
-    for (const roleName of play.roles) if (!roles.has(roleName)) roles.set(roleName, await loadRole(rolesDir, roleName));
     for (const host of hosts) {
       const facts = env.facts(host);
       rendered[host] = [];
-      if (!facts && !env.online(host)) continue;
-      for (const roleName of play.roles) {
+      if (!facts && !env.online(host) && !env.renderOffline) continue;
+      const inventoryVars = { address: inventory.hosts.get(host)!.address, ...hostVars(inventory, host), ...play.vars, ...(req.extraVars ?? {}) };
+      for (const roleName of play.roles.map((r) => roleNameFor(r, inventoryVars, play))) {
+        if (!roles.has(roleName)) roles.set(roleName, await loadRole(rolesDir, roleName));
         const role = roles.get(roleName)!;
-        const vars: Vars = { ...role.defaults, address: inventory.hosts.get(host)!.address, ...hostVars(inventory, host), ...play.vars, ...(req.extraVars ?? {}), facts: facts ?? {} };
+        const vars: Vars = { ...role.defaults, ...inventoryVars, hostvars, facts: facts ?? {} };
         used[host] = { ...used[host], ...vars };
         const planned = renderRole(role, vars);
         if (role.slot) {

@@ -7,6 +7,7 @@ export interface Play {
   hosts: string;
   roles: string[];
   vars: Vars;
+  file?: string;
   line?: number;
 }
 
@@ -34,6 +35,7 @@ export async function loadPlaybook(file: string): Promise<Play[]> {
       hosts: p.hosts,
       roles: roles.map((r) => (typeof r === 'string' ? r : (r as { role: string }).role)),
       vars: (p.vars as Vars | undefined) ?? {},
+      file,
       line,
     };
   });

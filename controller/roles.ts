@@ -42,11 +42,32 @@ export interface PlannedTask {
 
 const NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
-export async function loadRole(rolesDir: string, name: string): Promise<Role> {
+interface Meta {
+  slot?: string;
+  base?: string;
+}
+
+async function loadMeta(dir: string): Promise<Meta> {
+  const file = path.join(dir, 'meta.yml');
+  if (!existsSync(file)) return {};
+  const m = await readYaml(file, 'CTL_ERR_ROLE_PARSE');
+  const meta = (m.value ?? {}) as Record<string, unknown>;
+  if (typeof meta !== 'object' || Array.isArray(meta)) throw new CtlError('CTL_ERR_ROLE_PARSE', 'meta.yml must be a mapping', { file, line: 1 });
+  for (const [k, v] of Object.entries(meta)) {
+    if (k !== 'slot' && k !== 'base') throw new CtlError('CTL_ERR_ROLE_PARSE', `unknown key '${k}' (known: slot, base)`, { file, field: k });
+    if (typeof v !== 'string' || !NAME.test(v)) throw new CtlError('CTL_ERR_ROLE_PARSE', 'must be a role or slot name', { file, field: k });
+  }
+  return meta as Meta;
+}
+
+export async function loadRole(rolesDir: string, name: string, seen: string[] = []): Promise<Role> {
+  if (seen.includes(name)) throw new CtlError('CTL_ERR_ROLE_PARSE', `role '${name}' is its own base: ${[...seen, name].join(' > ')}`, { field: 'base' });
   if (!NAME.test(name)) throw new CtlError('CTL_ERR_ROLE_NOT_FOUND', `role name '${name}' is not valid (lowercase letters, digits, - _)`, { field: 'role' });
   const dir = path.join(rolesDir, name);
   const tasksFile = path.join(dir, 'tasks.yml');
-  if (!existsSync(tasksFile)) throw new CtlError('CTL_ERR_ROLE_NOT_FOUND', `unknown role '${name}' (no ${tasksFile})`, { field: 'role' });
+  if (!existsSync(tasksFile) && !existsSync(path.join(dir, 'meta.yml'))) {
+    throw new CtlError('CTL_ERR_ROLE_NOT_FOUND', `unknown role '${name}' (no ${tasksFile})`, { field: 'role' });
+  }
   const defaultsFile = path.join(dir, 'defaults.yml');
   let defaults: Vars = {};
   if (existsSync(defaultsFile)) {
@@ -56,16 +77,13 @@ export async function loadRole(rolesDir: string, name: string): Promise<Role> {
     }
     defaults = (y.value as Vars | null) ?? {};
   }
-  let slot: string | undefined;
-  const metaFile = path.join(dir, 'meta.yml');
-  if (existsSync(metaFile)) {
-    const m = await readYaml(metaFile, 'CTL_ERR_ROLE_PARSE');
-    const meta = (m.value ?? {}) as { slot?: unknown };
-    if (typeof meta !== 'object' || Array.isArray(meta) || (meta.slot !== undefined && (typeof meta.slot !== 'string' || !NAME.test(meta.slot)))) {
-      throw new CtlError('CTL_ERR_ROLE_PARSE', 'meta.yml must be a mapping with an optional slot: NAME', { file: metaFile, line: 1, field: 'slot' });
-    }
-    slot = meta.slot as string | undefined;
+  const meta = await loadMeta(dir);
+  if (meta.base) {
+    // A role built on another runs the base role's tasks with its own defaults layered on top.
+    const base = await loadRole(rolesDir, meta.base, [...seen, name]);
+    return { name, dir, defaults: { ...base.defaults, ...defaults }, tasks: base.tasks, ...((meta.slot ?? base.slot) ? { slot: meta.slot ?? base.slot } : {}) };
   }
+  const slot = meta.slot;
   const y = await readYaml(tasksFile, 'CTL_ERR_ROLE_PARSE');
   if (!Array.isArray(y.value)) throw new CtlError('CTL_ERR_ROLE_PARSE', 'tasks.yml must be a list of tasks', { file: tasksFile, line: 1 });
   const tasks = seqItems(y).map(({ value, line, node }, i): RoleTask => {

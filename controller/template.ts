@@ -14,6 +14,19 @@ env.addFilter('int', (v: unknown) => parseInt(String(v), 10));
 env.addFilter('default', (v: unknown, d: unknown) => (v === undefined || v === null ? d : v));
 env.addFilter('to_json', (v: unknown) => JSON.stringify(v));
 
+/**
+ * The real servers of a virtual service from an inventory group: each host's address, the
+ * service port, the forwarding method, and its `lvs_weight` host var (1 when unset).
+ */
+env.addFilter('lvs_realservers', (hosts: unknown, hostvars: Record<string, Record<string, unknown>>, forwarding: string, port: number) => {
+  if (!Array.isArray(hosts)) throw new Error('lvs_realservers needs a list of hosts (groups[name])');
+  return hosts.map((h: string) => {
+    const hv = hostvars[h];
+    if (!hv) throw new Error(`lvs_realservers: host '${h}' is not in the inventory`);
+    return { address: hv.address, port, forwarding, weight: Number(hv.lvs_weight ?? 1) };
+  });
+});
+
 const WHOLE = /^\{\{\s*([\s\S]+?)\s*\}\}$/;
 
 export type Vars = Record<string, unknown>;

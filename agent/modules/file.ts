@@ -50,6 +50,9 @@ export default defineModule<Args, Observed, Change>({
     const afterMode = wantMode ?? cur.mode ?? 0o644;
     return { changes, before, after: describe(wantContent, afterMode) };
   },
+  owns(args) {
+    return args.state === 'absent' ? undefined : { id: `file:${args.path}`, retire: { path: args.path, state: 'absent' } };
+  },
   async apply(args, changes, ctx) {
     const p = hostPath(ctx, args.path);
     for (const c of changes) {

@@ -61,6 +61,9 @@ export default defineModule<Args, Observed, Change>({
     if (have === want && lines === 1) return { changes: [], before, after };
     return { changes: [{ kind: 'write', text: setLine(cur.text, isKey, `${args.key}=${renderValue(want)}`) }], before, after };
   },
+  owns(args) {
+    return args.state === 'absent' ? undefined : { id: `keyvalue:${args.path}:${args.key}`, retire: { path: args.path, key: args.key, state: 'absent' } };
+  },
   async apply(args, changes, ctx) {
     for (const c of changes) await writeAtomic(hostPath(ctx, args.path), c.text);
   },

@@ -6,6 +6,14 @@ export function parseError(file: string, line: number | undefined, field: string
   return new CtlError('CTL_ERR_INVENTORY_PARSE', detail, { file, line, field });
 }
 
+/** Ansible ranks groups by an integer `ansible_group_priority`; anything else is an error where it is set. */
+export function checkGroupPriority(file: string, line: number | undefined, field: string, value: unknown): void {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (!Number.isInteger(n)) {
+    throw parseError(file, line, field, `ansible_group_priority must be an integer, got ${JSON.stringify(value)}`);
+  }
+}
+
 interface Edge {
   parent: string;
   child: string;
@@ -52,7 +60,8 @@ export class InventoryBuilder {
       this.hosts.set(name, h);
       this.memberOf.set(name, new Set());
     }
-    Object.assign(h.vars, vars);
+    // A range line gives every host the same values; each host gets its own copy.
+    Object.assign(h.vars, structuredClone(vars));
     const g = this.addGroup(group);
     if (!g.hosts.includes(name)) g.hosts.push(name);
     this.memberOf.get(name)!.add(group);
@@ -70,7 +79,6 @@ export class InventoryBuilder {
   finish(): Inventory {
     this.linkChildren();
     this.checkCycles();
-    this.checkPriorities();
     const all = this.groups.get('all')!;
     const parented = new Set(this.edges.map((e) => e.child));
     const explicit = new Set(all.children);
@@ -115,15 +123,6 @@ export class InventoryBuilder {
       state.set(name, 'done');
     };
     for (const name of this.groups.keys()) if (!state.has(name)) visit(name);
-  }
-
-  private checkPriorities(): void {
-    for (const g of this.groups.values()) {
-      const p = g.vars['ansible_group_priority'];
-      if (p !== undefined && !Number.isInteger(typeof p === 'string' && p.trim() !== '' ? Number(p) : p)) {
-        throw parseError(this.file, g.line, 'ansible_group_priority', `group '${g.name}' priority must be an integer, got ${JSON.stringify(p)}`);
-      }
-    }
   }
 
   private assignHostGroups(inv: Inventory): void {

@@ -1,4 +1,4 @@
-import { InventoryBuilder, parseError } from './build.js';
+import { checkGroupPriority, InventoryBuilder, parseError } from './build.js';
 import { expandHostToken, HostRangeError } from './host-range.js';
 import { parsePyLiteral } from './py-literal.js';
 import { shlexSplit, ShlexError } from './shlex.js';
@@ -50,6 +50,7 @@ export function parseIni(text: string, file: string): Inventory {
       b.addChild(group, m[1]!, n, `[${group}:children]`);
     } else {
       const [key, value] = varLine(line, group, file, n);
+      if (key === 'ansible_group_priority') checkGroupPriority(file, n, `[${group}:vars]`, value);
       b.setGroupVars(group, { [key]: value });
     }
   });

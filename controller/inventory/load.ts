@@ -9,14 +9,14 @@ const YAML_EXTENSIONS = new Set(['.yml', '.yaml', '.json']);
 
 /**
  * YAML when the extension says so; otherwise INI, unless the first meaningful line can only be
- * YAML (`---`, or a top-level `key:` with nothing after it, which INI rejects as a host).
+ * YAML (`---`, or a top-level `key:` followed by a space or nothing, which INI rejects as a host).
  */
 export function looksLikeYaml(file: string, text: string): boolean {
   if (YAML_EXTENSIONS.has(extname(file).toLowerCase())) return true;
   for (const raw of text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/)) {
     const line = raw.trim();
     if (!line || line.startsWith('#') || line.startsWith(';')) continue;
-    return line === '---' || line.startsWith('%YAML') || /^[^\s\[\]=#;:]+:\s*(#.*)?$/.test(raw.trimEnd()) || /^[{]/.test(line);
+    return line === '---' || line.startsWith('%YAML') || /^[^\s\[\]=#;:]+:(\s|$)/.test(raw.trimEnd()) || /^[{]/.test(line);
   }
   return false;
 }

@@ -19,7 +19,7 @@ export interface InventoryGroup {
   hosts: string[];
   children: string[];
   vars: Record<string, unknown>;
-  /** Where the group is first declared; absent for the implicit `all` and `ungrouped`. */
+  /** Where the group is first declared; absent when it is only implied (`all`, `ungrouped`). */
   line?: number;
 }
 

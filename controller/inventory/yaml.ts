@@ -1,6 +1,6 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Document, Node, Pair, ScalarTag, Tags } from 'yaml';
-import { InventoryBuilder, parseError } from './build.js';
+import { checkGroupPriority, InventoryBuilder, parseError } from './build.js';
 import { expandHostToken, HostRangeError } from './host-range.js';
 import type { Inventory } from './types.js';
 
@@ -60,6 +60,9 @@ export function parseYamlInventory(text: string, file: string): Inventory {
     for (const p of pairs(n)) {
       const key = keyText(p, field);
       if (key !== '<<' && !VAR_NAME.test(key)) fail(p.key, `${field}.${key}`, `'${key}' is not a valid variable name`);
+      if (key === 'ansible_group_priority') {
+        checkGroupPriority(file, lineOf(p.key), `${field}.${key}`, (resolve(p.value) as Node | null)?.toJS(doc));
+      }
     }
     return (n as Node).toJS(doc) as Record<string, unknown>;
   };
