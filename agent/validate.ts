@@ -21,6 +21,15 @@ export const device = z
   .string()
   .regex(/^[A-Za-z0-9_.@-]{1,15}(:[A-Za-z0-9_-]{1,14})?$/, 'must be a device name like eth0 or eth0:0 (letters, digits, _ . @ -)');
 
+/**
+ * A network device itself, without an alias label: what `ip link` names (tunnels, the device
+ * of an ifcfg file). Linux refuses `.` and `..` as names.
+ */
+export const linkName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.@-]{1,15}$/, 'must be a device name like eth0 or tunl0, without a :label (letters, digits, _ . @ -)')
+  .refine((n) => n !== '.' && n !== '..', 'must not be . or ..');
+
 export const absPath = z
   .string()
   .regex(/^\/[^\0\n]*$/, 'must be an absolute path')
@@ -42,4 +51,34 @@ export function describeIssues(err: z.ZodError): string {
   return err.issues
     .map((i) => `${i.path.length ? i.path.join('.') : '(args)'}: ${i.message}`)
     .join('; ');
+}
+
+/**
+ * A package name as rpm and dpkg spell it, optionally with `:arch`. Narrower than unitName: no
+ * `@` (yum would read a group) and nothing a package manager could take as an option.
+ */
+export const pkgName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.+-]*(:[a-z0-9_-]+)?$/, 'must be a package name (letters, digits, _ . + -, optional :arch)');
+
+/** A yum repository id, the `[section]` of a .repo file. */
+export const repoId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'must be a repo id (letters, digits, _ . : -)');
+
+/** A URL handed to a package manager; yum's `$releasever`/`$basearch` are allowed, whitespace is not. */
+export const repoUrl = z
+  .string()
+  .regex(/^(https?|ftp|file):\/\/[^\s"'`\\]+$/, 'must be an http://, https://, ftp:// or file:// URL without spaces');
+
+/** A dotted IPv4 netmask with contiguous ones (`255.255.255.0`), as `ipvsadm -M` takes it. */
+export const netmask4 = z
+  .string()
+  .regex(IPV4, 'must be a netmask like 255.255.255.0')
+  .refine((m) => /^1*0*$/.test(m.split('.').map((o) => Number(o).toString(2).padStart(8, '0')).join('')), {
+    message: 'must be a netmask like 255.255.255.0 (ones, then zeros)',
+  });
+
+/** `24` -> `255.255.255.0`. */
+export function prefixToNetmask(p: number): string {
+  const bits = '1'.repeat(p).padEnd(32, '0');
+  return [0, 8, 16, 24].map((i) => parseInt(bits.slice(i, i + 8), 2)).join('.');
 }

@@ -1,0 +1,163 @@
+import { z } from 'zod';
+import { execOk } from '../../common/exec.js';
+import { defineModule, hostPath, type ModuleContext } from '../module.js';
+import { unitName } from '../validate.js';
+import { readText } from '../fsutil.js';
+import { currentValue } from './keyvalue.js';
+import { applyService, planService, readService } from './service.js';
+import { pickServiceProvider, type ServiceChange, type ServiceObserved, type ServiceWant } from '../providers/service-provider.js';
+
+const schema = z
+  .object({
+    /** `off`: flush every rule, delete user chains, ACCEPT policies, stop and disable the service. */
+    state: z.enum(['off', 'on']),
+    /** The firewall service: `iptables` on SysV hosts, `firewalld` on systemd hosts when left out. */
+    service: unitName.optional(),
+    provider: z.enum(['systemd', 'sysv']).optional(),
+  })
+  .strict();
+
+type Args = z.infer<typeof schema>;
+
+export interface Chain {
+  name: string;
+  /** null for a user chain (`-` in iptables-save). */
+  policy: string | null;
+}
+export interface Table {
+  name: string;
+  chains: Chain[];
+  rules: string[];
+}
+
+interface Observed {
+  /** null when iptables-save is not installed. */
+  tables: Table[] | null;
+  warnings: string[];
+  /** null when the host has no init system to ask. */
+  service: ServiceObserved | null;
+  serviceName: string | null;
+  /** RHEL 6's iptables script unloads netfilter modules on stop (IPTABLES_MODULES_UNLOAD=yes). */
+  stopUnloads: boolean;
+}
+
+type Change =
+  | { kind: 'service'; change: ServiceChange }
+  | { kind: 'reload-tables'; tables: string[] }
+  | { kind: 'flush'; table: string; rules: number }
+  | { kind: 'delete-chains'; table: string; chains: string[] }
+  | { kind: 'policy'; table: string; chain: string };
+
+/** The read every run shares; a module that changes iptables invalidates it. */
+export const IPTABLES_SAVE_KEY = 'iptables-save';
+
+/** `iptables-save` text -> tables with chains and rules; counters and comments are dropped. */
+export function parseIptablesSave(text: string): { tables: Table[]; warnings: string[] } {
+  const tables: Table[] = [];
+  const warnings: string[] = [];
+  let cur: Table | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('# Warning:')) warnings.push(line.slice(2).trim());
+    else if (line.startsWith('*')) tables.push((cur = { name: line.slice(1).trim(), chains: [], rules: [] }));
+    else if (cur && line.startsWith(':')) {
+      const [name, policy] = line.slice(1).split(/\s+/);
+      cur.chains.push({ name, policy: policy === '-' ? null : policy });
+    } else if (cur && line.startsWith('-A ')) cur.rules.push(line);
+  }
+  return { tables, warnings };
+}
+
+function rulesText(tables: Table[] | null): string {
+  if (tables === null) return 'iptables: not installed\n';
+  if (!tables.length) return 'iptables: no tables loaded\n';
+  return tables.map((t) => [`*${t.name}`, ...t.chains.map((c) => `:${c.name} ${c.policy ?? '-'}`), ...t.rules, ''].join('\n')).join('');
+}
+
+/** What is left after the flush: built-in chains only, all ACCEPT, no rules. Tables stay loaded. */
+function flushed(tables: Table[]): Table[] {
+  return tables.map((t) => ({ name: t.name, rules: [], chains: t.chains.filter((c) => c.policy !== null).map((c) => ({ ...c, policy: 'ACCEPT' })) }));
+}
+
+function serviceWant(args: Args, name: string): ServiceWant {
+  const on = args.state === 'on';
+  return { name, state: on ? 'running' : 'stopped', enabled: on, ...(args.provider ? { provider: args.provider } : {}) };
+}
+
+async function readRules(ctx: ModuleContext): Promise<string | null> {
+  return ctx.cache.get(IPTABLES_SAVE_KEY, async () => {
+    const r = await ctx.exec('iptables-save', []);
+    if (r.code === 127) return null;
+    if (r.code !== 0) throw new Error(`iptables-save failed (exit ${r.code}): ${r.stderr.trim()}`);
+    return r.stdout;
+  });
+}
+
+export default defineModule<Args, Observed, Change>({
+  name: 'firewall',
+  summary: 'the host firewall off (all iptables rules flushed, service stopped and disabled) or on',
+  schema,
+  async read(args, ctx) {
+    const provider = pickServiceProvider(ctx.facts, args.provider);
+    const serviceName = provider ? (args.service ?? (provider === 'systemd' ? 'firewalld' : 'iptables')) : null;
+    const service = serviceName ? await readService(serviceWant(args, serviceName), ctx) : null;
+    const saved = args.state === 'off' ? await readRules(ctx) : null;
+    const parsed = saved === null ? null : parseIptablesSave(saved);
+    let stopUnloads = false;
+    if (args.state === 'off' && service?.exists && service.provider === 'sysv' && serviceName === 'iptables') {
+      const conf = await readText(hostPath(ctx, '/etc/sysconfig/iptables-config'));
+      stopUnloads = (currentValue(conf, 'IPTABLES_MODULES_UNLOAD') ?? 'yes') !== 'no';
+    }
+    return { tables: parsed?.tables ?? null, warnings: parsed?.warnings ?? [], service, serviceName, stopUnloads };
+  },
+  plan(args, cur) {
+    const notes: string[] = [...cur.warnings];
+    const changes: Change[] = [];
+    let before = '';
+    let after = '';
+    if (!cur.service || !cur.service.exists) {
+      const why = cur.service ? `service ${cur.serviceName} not found on this host` : 'no init system known on this host';
+      if (args.state === 'on') throw new Error(`firewall on: ${why}`);
+      notes.push(`${why}: service part skipped`);
+    } else {
+      const svc = planService(serviceWant(args, cur.serviceName!), cur.service);
+      changes.push(...svc.changes.map((change): Change => ({ kind: 'service', change })));
+      before += svc.before;
+      after += svc.after;
+      if (svc.msg) notes.push(svc.msg);
+    }
+    if (args.state === 'on') return { changes, before, after, ...(notes.length ? { msg: notes.join('; ') } : {}) };
+
+    const tables = cur.tables ?? [];
+    if (cur.stopUnloads && changes.some((c) => c.kind === 'service' && c.change.kind === 'stop') && tables.length) {
+      // LVS NAT needs iptable_nat loaded; listing a table makes the kernel load its module again.
+      changes.push({ kind: 'reload-tables', tables: tables.map((t) => t.name) });
+      notes.push(`stopping iptables unloads netfilter modules (IPTABLES_MODULES_UNLOAD); ${tables.map((t) => t.name).join(', ')} listed again afterwards so they stay loaded`);
+    }
+    let rules = 0;
+    for (const t of tables) {
+      if (t.rules.length) changes.push({ kind: 'flush', table: t.name, rules: t.rules.length });
+      rules += t.rules.length;
+      const user = t.chains.filter((c) => c.policy === null).map((c) => c.name);
+      if (user.length) changes.push({ kind: 'delete-chains', table: t.name, chains: user });
+      for (const c of t.chains) if (c.policy !== null && c.policy !== 'ACCEPT') changes.push({ kind: 'policy', table: t.name, chain: c.name });
+    }
+    if (rules) notes.push(`flushes ${rules} iptables rule${rules === 1 ? '' : 's'}`);
+    if (cur.tables === null) notes.push('iptables not installed: no rules to flush');
+    before += rulesText(cur.tables);
+    after += rulesText(cur.tables && flushed(cur.tables));
+    return { changes, before, after, ...(notes.length ? { msg: notes.join('; ') } : {}) };
+  },
+  async apply(_args, changes, ctx) {
+    try {
+      for (const c of changes) {
+        if (c.kind === 'service') await applyService([c.change], ctx);
+        else if (c.kind === 'reload-tables') for (const t of c.tables) await execOk(ctx.exec, 'iptables', ['-t', t, '-n', '-L']);
+        else if (c.kind === 'flush') await execOk(ctx.exec, 'iptables', ['-t', c.table, '-F']);
+        else if (c.kind === 'delete-chains') await execOk(ctx.exec, 'iptables', ['-t', c.table, '-X']);
+        else await execOk(ctx.exec, 'iptables', ['-t', c.table, '-P', c.chain, 'ACCEPT']);
+      }
+    } finally {
+      ctx.cache.invalidate(IPTABLES_SAVE_KEY);
+    }
+  },
+});
