@@ -7,10 +7,6 @@ export class HostRangeError extends Error {}
 // Ansible's letter ranges index into string.ascii_letters, so `[x:B]` runs x..z, A..B.
 const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
-export function hasRange(name: string): boolean {
-  return name.includes('[') || name.includes(']');
-}
-
 export function expandHostRange(name: string): string[] {
   const open = name.indexOf('[');
   const close = name.indexOf(']');
