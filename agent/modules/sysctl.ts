@@ -26,14 +26,21 @@ interface Observed {
 }
 type Change = { kind: 'runtime'; value: string } | { kind: 'persist'; text: string };
 
-/** `net.ipv4.conf.all.rp_filter` -> `net/ipv4/conf/all/rp_filter`; slash form is taken as is. */
+/**
+ * The /proc/sys file of a key, read as sysctl(8) and systemd-sysctl read it: when the first
+ * separator is a dot, dots separate and a slash stands for a dot inside a name
+ * (`net.ipv4.conf.eth0/100.rp_filter`, as `sysctl -a` prints it); when it is a slash, slashes
+ * separate and dots are literal (`net/ipv4/conf/eth0.100/rp_filter`).
+ */
 export function procPath(key: string): string {
-  return '/proc/sys/' + (key.includes('/') ? key : key.replace(/\./g, '/'));
+  const first = key.search(/[./]/);
+  const slashForm = first >= 0 && key[first] === '/';
+  return '/proc/sys/' + (slashForm ? key : key.replace(/[./]/g, (c) => (c === '.' ? '/' : '.')));
 }
 
 /** Both spellings name the same key; sysctl.conf files use either. */
 function sameKey(a: string, b: string): boolean {
-  return a.replace(/\//g, '.') === b.replace(/\//g, '.');
+  return procPath(a) === procPath(b);
 }
 
 /** Multi-value keys are tab-separated in /proc and space-separated in files. */
@@ -81,13 +88,22 @@ export default defineModule<Args, Observed, Change>({
       if (cur.persisted !== null) changes.push({ kind: 'persist', text: removeLines(cur.fileText, isKeyLine(args.name)) });
       return { changes, before, after: show(cur.runtime, null) };
     }
-    if (cur.runtime === null) throw new Error(`${args.name}: no such kernel parameter (${procPath(args.name)} does not exist)`);
+    if (cur.runtime === null) {
+      throw new Error(
+        `${args.name}: no such kernel parameter (${procPath(args.name)} does not exist; a device name with a dot is written net/ipv4/conf/eth0.100/rp_filter)`,
+      );
+    }
     if (cur.runtime !== want) changes.push({ kind: 'runtime', value: want });
     const dupes = (cur.fileText ?? '').split('\n').filter(isKeyLine(args.name)).length > 1;
     if (args.persist && (cur.persisted !== want || dupes)) {
       changes.push({ kind: 'persist', text: setLine(cur.fileText, isKeyLine(args.name), `${args.name} = ${want}`) });
     }
     return { changes, before, after: show(want, args.persist ? want : cur.persisted) };
+  },
+  /** Retiring a sysctl drops its persisted line; the running value stays until the next boot. */
+  owns(args) {
+    if (args.state === 'absent' || !args.persist) return undefined;
+    return { id: `sysctl:${args.file}:${args.name}`, retire: { name: args.name, value: args.value, state: 'absent', file: args.file } };
   },
   async apply(args, changes, ctx) {
     for (const c of changes) {

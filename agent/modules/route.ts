@@ -1,0 +1,250 @@
+import { z } from 'zod';
+import { execOk } from '../../common/exec.js';
+import { defineModule, type ModuleContext, type Plan } from '../module.js';
+import { cidr, device, ipv4 } from '../validate.js';
+
+const TABLE_IDS: Record<string, string> = { '253': 'default', '254': 'main', '255': 'local' };
+
+const schema = z
+  .object({
+    /** `default`, a host (`172.25.7.200` or `/32`) or a network (`10.9.0.0/16`). */
+    destination: z
+      .string()
+      .refine((d) => d === 'default' || cidr.safeParse(d).success, 'must be default or an IPv4 address with optional /prefix'),
+    gateway: ipv4.optional(),
+    /** A label such as `lo:0` (as in `route add -host VIP dev lo:0`) names device lo. */
+    device: device.optional(),
+    state: z.enum(['present', 'absent']).default('present'),
+    /** A number or a name from /etc/iproute2/rt_tables; `main` when left out. */
+    table: z
+      .union([
+        z.number().int().min(1, 'must be a table number 1-4294967295').max(4294967295, 'must be a table number 1-4294967295'),
+        z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'must be a table name like main or a number'),
+      ])
+      .default('main'),
+    /** Left out: the route in effect (lowest metric) is the one compared and replaced. */
+    metric: z.number().int().min(0).max(4294967295).optional(),
+    src: ipv4.optional(),
+    scope: z.enum(['global', 'link', 'host']).optional(),
+  })
+  .strict()
+  .transform((a) => {
+    const [dev, alias] = a.device?.split(':') ?? [];
+    return {
+      dst: canonicalDst(a.destination),
+      gateway: a.gateway,
+      dev,
+      state: a.state,
+      table: canonicalTable(a.table),
+      metric: a.metric,
+      src: a.src,
+      scope: a.scope,
+      note: alias !== undefined ? `${a.device} is an address label, not a device: the route uses device ${dev}` : undefined,
+    };
+  })
+  .refine((a) => a.state === 'absent' || a.gateway !== undefined || a.dev !== undefined, {
+    message: 'state=present needs gateway or device',
+    path: ['gateway'],
+  })
+  .refine((a) => a.dst === 'default' || hostBitsClear(a.dst), {
+    message: 'has host bits set beyond its prefix (ip refuses it): use the network address',
+    path: ['destination'],
+  });
+
+export type RouteArgs = z.output<typeof schema>;
+/** What the route module's arguments look like before parsing, for modules that reuse it. */
+export type RouteInput = z.input<typeof schema>;
+
+/** One unicast route in canonical form: `dst` always has its prefix, `table` is a name or number. */
+export interface Route {
+  table: string;
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  metric: number;
+  src?: string;
+  scope: string;
+}
+export type RouteChange = { kind: 'replace'; route: Route } | { kind: 'del'; route: Route };
+type Change = RouteChange;
+
+/**
+ * Cache key of the IPv4 routing tables, read once per run. `type unicast` leaves out the local
+ * table's entries, which some iproute2 5.x releases print as invalid JSON.
+ */
+export const ROUTE_TABLE = 'ip -4 -j route show table all type unicast';
+
+interface IpRoute {
+  type?: string;
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  table?: string;
+  metric?: number;
+  prefsrc?: string;
+  scope?: string;
+}
+
+export function canonicalDst(d: string): string {
+  if (d === 'default' || d === '0.0.0.0/0') return 'default';
+  return d.includes('/') ? d : `${d}/32`;
+}
+
+function canonicalTable(t: string | number): string {
+  return TABLE_IDS[String(t)] ?? String(t);
+}
+
+function toInt(ip: string): number {
+  return ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+}
+
+function hostBitsClear(dst: string): boolean {
+  const [ip, len] = dst.split('/');
+  return toInt(ip) % 2 ** (32 - Number(len)) === 0;
+}
+
+/** True when `ip` lies inside `dst` (a canonical destination). */
+export function covers(dst: string, ip: string): boolean {
+  if (dst === 'default') return true;
+  const [net, len] = dst.split('/');
+  const size = 2 ** (32 - Number(len));
+  return Math.floor(toInt(ip) / size) === Math.floor(toInt(net) / size);
+}
+
+/**
+ * Parses iproute2's JSON. Releases before JSON support (RHEL 6's 2.6.32) refuse `-j`; some
+ * between print text anyway: both end here with one message.
+ */
+export function parseIpJson<T>(command: string, stdout: string): T[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stdout);
+  } catch {
+    parsed = undefined;
+  }
+  if (!Array.isArray(parsed)) throw new Error(`\`${command}\` did not print a JSON array: iproute2 too old for -j?`);
+  return parsed as T[];
+}
+
+/** Unicast routes of ROUTE_TABLE's output; local, broadcast and other types are the kernel's. */
+export function parseRoutes(stdout: string): Route[] {
+  return parseIpJson<IpRoute>(ROUTE_TABLE, stdout)
+    .filter((r) => r.type === undefined || r.type === 'unicast')
+    .map((r) => ({
+      table: canonicalTable(r.table ?? 'main'),
+      dst: canonicalDst(r.dst),
+      ...(r.gateway ? { gateway: r.gateway } : {}),
+      ...(r.dev ? { dev: r.dev } : {}),
+      metric: r.metric ?? 0,
+      ...(r.prefsrc ? { src: r.prefsrc } : {}),
+      scope: r.scope ?? 'global',
+    }));
+}
+
+export function readRoutes(ctx: Pick<ModuleContext, 'exec' | 'cache'>): Promise<Route[]> {
+  return ctx.cache.get(ROUTE_TABLE, async () => parseRoutes((await execOk(ctx.exec, 'ip', ['-4', '-j', 'route', 'show', 'table', 'all', 'type', 'unicast'])).stdout));
+}
+
+/** `ip route` syntax, for diffs and messages. */
+export function formatRoute(r: Route): string {
+  return [
+    r.dst,
+    r.gateway && `via ${r.gateway}`,
+    r.dev && `dev ${r.dev}`,
+    r.table !== 'main' && `table ${r.table}`,
+    r.metric !== 0 && `metric ${r.metric}`,
+    r.src && `src ${r.src}`,
+    r.scope !== 'global' && !(r.scope === 'link' && !r.gateway) && `scope ${r.scope}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
+function routeArgv(r: Route): string[] {
+  return [
+    r.dst,
+    ...(r.gateway ? ['via', r.gateway] : []),
+    ...(r.dev ? ['dev', r.dev] : []),
+    'table', r.table,
+    'metric', String(r.metric),
+    ...(r.src ? ['src', r.src] : []),
+    ...(r.scope !== 'global' ? ['scope', r.scope] : []),
+  ];
+}
+
+function matches(args: RouteArgs, r: Route): boolean {
+  return (
+    r.gateway === args.gateway &&
+    (args.dev === undefined || r.dev === args.dev) &&
+    (args.src === undefined || r.src === args.src) &&
+    (args.scope === undefined || r.scope === args.scope)
+  );
+}
+
+/**
+ * Routes are keyed like the kernel keys them: table, destination, metric. Without a metric the
+ * route in effect (the lowest metric) stands for the key, so `default via X` means "traffic
+ * leaves via X" and replacing it keeps its metric.
+ */
+export function planRoute(args: RouteArgs, routes: Route[]): Plan<Change> {
+  const same = routes
+    .filter((r) => r.table === args.table && r.dst === args.dst)
+    .sort((a, b) => a.metric - b.metric);
+  const show = (rs: Route[]) => (rs.length ? rs.map((r) => formatRoute(r) + '\n').join('') : `${args.dst} (no route${args.table !== 'main' ? ` in table ${args.table}` : ''})\n`);
+  const before = show(same);
+  const msg = args.note;
+  if (args.state === 'absent') {
+    const gone = same.filter(
+      (r) =>
+        (args.metric === undefined || r.metric === args.metric) &&
+        (args.gateway === undefined || r.gateway === args.gateway) &&
+        (args.dev === undefined || r.dev === args.dev),
+    );
+    return { changes: gone.map((route) => ({ kind: 'del', route })), before, after: show(same.filter((r) => !gone.includes(r))), msg };
+  }
+  const current = args.metric === undefined ? same[0] : same.find((r) => r.metric === args.metric);
+  if (current && matches(args, current)) return { changes: [], before, after: before, msg };
+  const want: Route = {
+    table: args.table,
+    dst: args.dst,
+    ...(args.gateway ? { gateway: args.gateway } : {}),
+    // Without a device the kernel picks the one that reaches the gateway.
+    ...(args.dev ? { dev: args.dev } : {}),
+    metric: args.metric ?? current?.metric ?? 0,
+    ...(args.src ? { src: args.src } : {}),
+    scope: args.scope ?? (args.gateway ? 'global' : 'link'),
+  };
+  const after = show([...same.filter((r) => r !== current), want].sort((a, b) => a.metric - b.metric));
+  return { changes: [{ kind: 'replace', route: want }], before, after, msg };
+}
+
+export async function applyRoute(changes: Change[], ctx: ModuleContext): Promise<void> {
+  try {
+    for (const c of changes) {
+      // A deletion names every attribute read, so that only that one route goes.
+      await execOk(ctx.exec, 'ip', ['route', c.kind, ...routeArgv(c.route)]);
+    }
+  } finally {
+    ctx.cache.invalidate(ROUTE_TABLE);
+  }
+}
+
+export default defineModule<RouteArgs, Route[], Change>({
+  name: 'route',
+  summary: 'an IPv4 route: a host route (VIP dev lo) or a default route via a gateway',
+  schema,
+  read(_args, ctx) {
+    return readRoutes(ctx);
+  },
+  plan(args, routes) {
+    return planRoute(args, routes);
+  },
+  owns(args) {
+    if (args.state === 'absent') return undefined;
+    const retire = { destination: args.dst, table: /^\d+$/.test(args.table) ? Number(args.table) : args.table, state: 'absent', ...(args.metric !== undefined ? { metric: args.metric } : {}) };
+    return { id: `route:${args.table}:${args.dst}:${args.metric ?? ''}`, retire };
+  },
+  apply(_args, changes, ctx) {
+    return applyRoute(changes, ctx);
+  },
+});

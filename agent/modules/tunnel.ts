@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { execOk } from '../../common/exec.js';
+import { defineModule } from '../module.js';
+import { ipv4, linkName } from '../validate.js';
+import { ADDR_TABLE, isUp, readLinks, type IpLink } from './address.js';
+import { loadModule } from './kernel_module.js';
+import { ROUTE_TABLE } from './route.js';
+
+/** The ipip module's fallback device: it exists once the module is loaded and cannot be deleted. */
+const FALLBACK = 'tunl0';
+
+const schema = z
+  .object({
+    name: linkName.default(FALLBACK),
+    /** Endpoints of a point-to-point tunnel; left out, any (what TUN-mode real servers need). */
+    local: ipv4.optional(),
+    remote: ipv4.optional(),
+    state: z.enum(['present', 'absent']).default('present'),
+  })
+  .strict()
+  .refine((a) => a.name !== FALLBACK || (a.local === undefined && a.remote === undefined), {
+    message: 'tunl0 is the ipip fallback device and takes no local/remote: name another tunnel',
+    path: ['name'],
+  });
+
+type Args = z.output<typeof schema>;
+
+export interface TunnelState {
+  name: string;
+  exists: boolean;
+  kind?: string;
+  up: boolean;
+  local?: string;
+  remote?: string;
+}
+type Change =
+  | { kind: 'load-ipip' }
+  | { kind: 'add' }
+  | { kind: 'modify' }
+  | { kind: 'up' }
+  | { kind: 'down' }
+  | { kind: 'delete' };
+
+export function observeTunnel(links: IpLink[], name: string): TunnelState {
+  const link = links.find((l) => l.ifname === name);
+  if (!link) return { name, exists: false, up: false };
+  const data = link.linkinfo?.info_data ?? {};
+  const endpoint = (v: unknown) => (typeof v === 'string' && v !== 'any' ? v : undefined);
+  const local = endpoint(data.local);
+  const remote = endpoint(data.remote);
+  return {
+    name,
+    exists: true,
+    kind: link.linkinfo?.info_kind ?? link.link_type,
+    up: isUp(link),
+    ...(local ? { local } : {}),
+    ...(remote ? { remote } : {}),
+  };
+}
+
+function show(t: TunnelState): string {
+  if (!t.exists) return `${t.name}: (absent)\n`;
+  return `${t.name}: ${t.kind ?? 'unknown'} ${t.up ? 'up' : 'down'} local ${t.local ?? 'any'} remote ${t.remote ?? 'any'}\n`;
+}
+
+function endpoints(args: Args): string[] {
+  return [...(args.local ? ['local', args.local] : []), ...(args.remote ? ['remote', args.remote] : [])];
+}
+
+export default defineModule<Args, TunnelState, Change>({
+  name: 'tunnel',
+  summary: 'an IP-in-IP tunnel device (tunl0 for LVS TUN mode) present and up, or absent',
+  schema,
+  async read(args, ctx) {
+    return observeTunnel(await readLinks(ctx), args.name);
+  },
+  plan(args, cur) {
+    const before = show(cur);
+    if (args.state === 'absent') {
+      if (!cur.exists) return { changes: [], before, after: before };
+      if (args.name === FALLBACK) {
+        const msg = 'tunl0 cannot be deleted while the ipip module is loaded: set down (unload ipip with kernel_module state=absent)';
+        return cur.up
+          ? { changes: [{ kind: 'down' }], before, after: show({ ...cur, up: false }), msg }
+          : { changes: [], before, after: before, msg };
+      }
+      return { changes: [{ kind: 'delete' }], before, after: show({ name: cur.name, exists: false, up: false }) };
+    }
+    const want: TunnelState = { name: args.name, exists: true, kind: 'ipip', up: true, ...(args.local ? { local: args.local } : {}), ...(args.remote ? { remote: args.remote } : {}) };
+    if (!cur.exists) {
+      // Loading ipip creates tunl0 in every namespace; another name is created explicitly.
+      const changes: Change[] = args.name === FALLBACK ? [{ kind: 'load-ipip' }, { kind: 'up' }] : [{ kind: 'add' }, { kind: 'up' }];
+      return { changes, before, after: show(want) };
+    }
+    if (cur.kind !== 'ipip') throw new Error(`${args.name} exists but is a ${cur.kind ?? 'unknown'} device, not an ipip tunnel`);
+    const changes: Change[] = [];
+    if ((args.local !== undefined && args.local !== cur.local) || (args.remote !== undefined && args.remote !== cur.remote)) {
+      changes.push({ kind: 'modify' });
+    }
+    if (!cur.up) changes.push({ kind: 'up' });
+    return { changes, before, after: show({ ...cur, ...want }) };
+  },
+  owns(args) {
+    return args.state === 'absent' ? undefined : { id: `tunnel:${args.name}`, retire: { name: args.name, state: 'absent' } };
+  },
+  async apply(args, changes, ctx) {
+    try {
+      for (const c of changes) {
+        switch (c.kind) {
+          case 'load-ipip': {
+            await loadModule('ipip', ctx);
+            const links = await readLinks(ctx);
+            if (!links.some((l) => l.ifname === FALLBACK)) {
+              throw new Error('ipip is loaded but tunl0 did not appear (is net.core.fb_tunnels_only_for_init_net set?)');
+            }
+            break;
+          }
+          case 'add':
+            await execOk(ctx.exec, 'ip', ['link', 'add', args.name, 'type', 'ipip', ...endpoints(args)]);
+            break;
+          case 'modify':
+            await execOk(ctx.exec, 'ip', ['link', 'set', args.name, 'type', 'ipip', ...endpoints(args)]);
+            break;
+          case 'up':
+          case 'down':
+            await execOk(ctx.exec, 'ip', ['link', 'set', args.name, c.kind]);
+            break;
+          case 'delete':
+            await execOk(ctx.exec, 'ip', ['link', 'del', args.name]);
+            break;
+        }
+      }
+    } finally {
+      ctx.cache.invalidate(ADDR_TABLE, ROUTE_TABLE);
+    }
+  },
+});
