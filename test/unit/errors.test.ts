@@ -1,0 +1,18 @@
+import test from 'ava';
+import { CtlError, ERRORS } from '../../common/errors.js';
+
+test('every error code is a CTL_ERR_ name with an exit code and HTTP status of its kind', (t) => {
+  for (const [code, e] of Object.entries(ERRORS)) {
+    t.regex(code, /^CTL_ERR_[A-Z_]+$/);
+    t.true([1, 4, 5, 250].includes(e.exit), `${code} exit ${e.exit}: 2 and 3 are kept for failed and unreachable hosts`);
+    t.true(e.status >= 400 && e.status < 600, code);
+    t.truthy(e.message);
+  }
+  t.is(new Set(Object.values(ERRORS).map((e) => e.message)).size, Object.keys(ERRORS).length, 'no two codes share a meaning');
+});
+
+test('oneLine names file, line and field like a compiler', (t) => {
+  t.is(new CtlError('CTL_ERR_ROLE_PARSE', 'bad', { file: 'roles/x/tasks.yml', line: 3, field: 'sysctl' }).oneLine(), 'roles/x/tasks.yml:3: sysctl: bad');
+  t.is(new CtlError('CTL_ERR_USAGE', 'bad').oneLine(), 'bad');
+  t.is(new CtlError('CTL_ERR_PATTERN', 'x', { field: 'hosts' }).exitCode, 4);
+});
