@@ -16,6 +16,8 @@ const HELP = `usage:
   ctl run role ROLE --hosts PATTERN [-i INVENTORY] [--check] [--diff] [-e k=v ...]
   ctl run playbook FILE [--hosts PATTERN] [-i INVENTORY] [--check] [--diff] [-e k=v ...]
   ctl lint [PLAYBOOK] [-i INVENTORY ...]      the cluster check alone (default site.yml)
+  ctl drift [PLAYBOOK] [-i INVENTORY ...]     check mode + diff; exit 6 when a host drifted
+  ctl schedules                               drift checks the controller runs on a timer
   ctl agents
   ctl runs [show ID]
   ctl lab up [--mode nat|tun|dr] | status | down | exec HOST -- CMD...
@@ -97,7 +99,29 @@ async function lintCommand(target: string | undefined, flags: Flags): Promise<nu
   return res.issues.length ? 4 : 0;
 }
 
-async function runCommand(kind: 'role' | 'playbook', target: string | undefined, flags: Flags): Promise<number> {
+/**
+ * `ctl drift [PLAYBOOK]`: the playbook in check mode with diffs. Exit 0 when every host is as
+ * declared, 6 when something drifted (2 and 3 keep their meaning: failed, unreachable).
+ */
+async function driftCommand(target: string | undefined, flags: Flags): Promise<number> {
+  const recap: Record<string, Recap> = {};
+  const code = await runCommand('playbook', target ?? 'site.yml', { ...flags, check: true, diff: true }, recap);
+  if (code !== EXIT.ok) return code;
+  const drifted = Object.entries(recap).filter(([, r]) => r.changed > 0);
+  out(drifted.length ? `DRIFT on ${drifted.map(([h, r]) => `${h} (${r.changed})`).join(', ')}` : 'no drift: every host is as declared');
+  return drifted.length ? EXIT.drift : EXIT.ok;
+}
+
+async function schedulesCommand(flags: Flags): Promise<number> {
+  const list = await (await client(flags)).get<{ name: string; cron: string; playbook: string; check: boolean; nextRun: string | null; lastRunId: string | null; lastError: string | null }[]>('/api/schedules');
+  if (flags.json) return out(JSON.stringify(list, null, 2)), 0;
+  const rows = [['NAME', 'CRON', 'KIND', 'NEXT', 'LAST RUN', 'PLAYBOOK']];
+  for (const s of list) rows.push([s.name, s.cron, s.check ? 'drift' : 'enforce', s.nextRun ?? '-', s.lastError ? `error: ${s.lastError}` : (s.lastRunId ?? '-'), s.playbook]);
+  out(list.length ? table(rows) : 'no schedules (add schedules.yml to the project)');
+  return 0;
+}
+
+async function runCommand(kind: 'role' | 'playbook', target: string | undefined, flags: Flags, recapOut: Record<string, Recap> = {}): Promise<number> {
   if (!target) throw new CtlError('CTL_ERR_USAGE', `ctl run ${kind} needs a ${kind === 'role' ? 'role name' : 'playbook file'}`);
   if (kind === 'role' && !(flags.hosts ?? flags.limit)) throw new CtlError('CTL_ERR_USAGE', 'ctl run role needs --hosts PATTERN');
   const c = await client(flags);
@@ -110,6 +134,7 @@ async function runCommand(kind: 'role' | 'playbook', target: string | undefined,
     else if (ev.type === 'host' && ev.status === 'unreachable') out(unreachableLine(ev.host, ev.error ?? 'unreachable'));
     else if (ev.type === 'recap') recap = ev.recap;
   });
+  Object.assign(recapOut, recap);
   out('');
   out(banner('RECAP'));
   for (const l of recapLines(recap)) out(l);
@@ -179,6 +204,10 @@ export async function main(argv: string[]): Promise<number> {
       return agentsCommand(flags);
     case 'lint':
       return lintCommand(sub, flags);
+    case 'drift':
+      return driftCommand(sub, flags);
+    case 'schedules':
+      return schedulesCommand(flags);
     case 'runs':
       return runsCommand([sub, ...rest].filter(Boolean) as string[], flags);
     default:

@@ -86,10 +86,18 @@ async function execCmd(args: string[]): Promise<number> {
   if (![...LAB_HOST_NAMES, GUEST_ROOT].includes(host)) {
     throw new CtlError('CTL_ERR_USAGE', `lab exec: unknown host ${host} (one of ${[...LAB_HOST_NAMES, GUEST_ROOT].join(', ')})`);
   }
-  const r = await labExec(host, argv, { timeoutMs: 600_000 });
+  // Standard input goes to the command when it is not a terminal (`echo hi | ctl lab exec ...`).
+  const input = process.stdin.isTTY ? undefined : await readStdin();
+  const r = await labExec(host, argv, { timeoutMs: 600_000, ...(input !== undefined ? { input } : {}) });
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
   return r.code;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** `ctl lab ...`: returns the exit code; prints coded errors as one line, never a stack trace. */

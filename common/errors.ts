@@ -65,4 +65,4 @@ export function isCtlError(e: unknown): e is CtlError {
 }
 
 /** Exit codes of a run, as ansible-playbook uses them. */
-export const EXIT = { ok: 0, error: 1, hostFailed: 2, hostUnreachable: 3 } as const;
+export const EXIT = { ok: 0, error: 1, hostFailed: 2, hostUnreachable: 3, drift: 6 } as const;

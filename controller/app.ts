@@ -6,6 +6,9 @@ import { Store } from './store.js';
 import { agentRoutes } from './routes/agents.js';
 import { runRoutes } from './routes/runs.js';
 import { healthView } from './routes/health-view.js';
+import { loadSchedules, Scheduler } from './schedules.js';
+import type { PlanEnv } from './plan-run.js';
+import path from 'node:path';
 
 export interface ControllerOptions {
   dataDir: string;
@@ -13,6 +16,8 @@ export interface ControllerOptions {
   /** Where roles/, inventories and playbooks are read from. */
   projectDir: string;
   logger?: boolean;
+  /** Drift checks and enforcing runs on a timer; `<projectDir>/schedules.yml` when left out. */
+  schedulesFile?: string;
 }
 
 export interface Controller {
@@ -20,6 +25,7 @@ export interface Controller {
   hub: AgentHub;
   store: Store;
   runs: RunManager;
+  scheduler: Scheduler;
   close(): Promise<void>;
 }
 
@@ -44,13 +50,19 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
     return reply.code(e.statusCode ?? 500).send({ error: new CtlError('CTL_ERR_INTERNAL', e.message).toJSON() });
   });
 
+  const planEnv: PlanEnv = {
+    projectDir: opts.projectDir,
+    ledger: (h, slot) => store.ledger(h, slot),
+    facts: (h) => store.agent(h)?.facts,
+    online: (h) => hub.isOnline(h),
+  };
+  const scheduler = new Scheduler(runs, planEnv);
+  scheduler.start(await loadSchedules(opts.schedulesFile ?? path.join(opts.projectDir, 'schedules.yml')));
+
   app.get('/api/health', async () => ({ ok: true }));
+  app.get('/api/schedules', async () => scheduler.list());
   agentRoutes(app, hub);
-  runRoutes(app, {
-    store,
-    runs,
-    planEnv: { projectDir: opts.projectDir, ledger: (h, slot) => store.ledger(h, slot), facts: (h) => store.agent(h)?.facts, online: (h) => hub.isOnline(h) },
-  });
+  runRoutes(app, { store, runs, planEnv });
   healthView(app, hub);
 
   return {
@@ -58,7 +70,9 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
     hub,
     store,
     runs,
+    scheduler,
     async close() {
+      await scheduler.stop();
       await hub.close();
       await app.close();
       await store.flush();

@@ -1,0 +1,92 @@
+import { existsSync } from 'node:fs';
+import cron, { type ScheduledTask } from 'node-cron';
+import { CtlError } from '../common/errors.js';
+import { lintCluster, lintLine } from './lint.js';
+import { planRun, type PlanEnv } from './plan-run.js';
+import type { RunManager } from './run-manager.js';
+import { readYaml, seqItems } from './yaml-file.js';
+
+export interface Schedule {
+  name: string;
+  cron: string;
+  playbook: string;
+  inventory: string[];
+  hosts?: string;
+  /** Drift check (check mode, the default) or an enforcing run that repairs drift. */
+  check: boolean;
+}
+
+export interface ScheduleState extends Schedule {
+  nextRun: string | null;
+  lastRunId: string | null;
+  lastError: string | null;
+}
+
+const KEYS = new Set(['name', 'cron', 'playbook', 'inventory', 'hosts', 'check']);
+
+/** `schedules.yml`: a list of `{name, cron, playbook, inventory, hosts?, check?}`. */
+export async function loadSchedules(file: string): Promise<Schedule[]> {
+  if (!existsSync(file)) return [];
+  const y = await readYaml(file, 'CTL_ERR_PLAYBOOK_PARSE');
+  if (y.value === null) return [];
+  if (!Array.isArray(y.value)) throw new CtlError('CTL_ERR_PLAYBOOK_PARSE', 'schedules must be a list', { file, line: 1 });
+  const names = new Set<string>();
+  return seqItems(y).map(({ value, line }, i) => {
+    const bad = (field: string, msg: string) => new CtlError('CTL_ERR_PLAYBOOK_PARSE', msg, { file, line, field });
+    const s = (value ?? {}) as Record<string, unknown>;
+    if (typeof s !== 'object' || Array.isArray(s)) throw bad('', `schedule ${i + 1} must be a mapping`);
+    for (const k of Object.keys(s)) if (!KEYS.has(k)) throw bad(k, `unknown key (known: ${[...KEYS].join(', ')})`);
+    if (typeof s.name !== 'string' || !s.name) throw bad('name', 'needs a name');
+    if (names.has(s.name)) throw bad('name', `schedule '${s.name}' is defined twice`);
+    names.add(s.name);
+    if (typeof s.cron !== 'string' || !cron.validate(s.cron)) throw bad('cron', `'${String(s.cron)}' is not a cron expression like "*/15 * * * *"`);
+    if (typeof s.playbook !== 'string') throw bad('playbook', 'needs a playbook file');
+    const inventory = typeof s.inventory === 'string' ? [s.inventory] : s.inventory;
+    if (!Array.isArray(inventory) || !inventory.length || inventory.some((x) => typeof x !== 'string')) throw bad('inventory', 'needs an inventory file or a list of them');
+    if (s.hosts !== undefined && typeof s.hosts !== 'string') throw bad('hosts', 'must be a host pattern');
+    if (s.check !== undefined && typeof s.check !== 'boolean') throw bad('check', 'must be true or false');
+    return { name: s.name, cron: s.cron, playbook: s.playbook, inventory: inventory as string[], ...(s.hosts ? { hosts: s.hosts as string } : {}), check: s.check ?? true };
+  });
+}
+
+/** Runs each schedule with node-cron; an execution never overlaps the one before it. */
+export class Scheduler {
+  private readonly tasks = new Map<string, { task: ScheduledTask; state: ScheduleState }>();
+
+  constructor(private readonly runs: RunManager, private readonly env: PlanEnv) {}
+
+  start(schedules: Schedule[]): void {
+    for (const s of schedules) {
+      const state: ScheduleState = { ...s, nextRun: null, lastRunId: null, lastError: null };
+      const task = cron.schedule(s.cron, () => this.fire(state), { name: s.name, noOverlap: true });
+      this.tasks.set(s.name, { task, state });
+    }
+  }
+
+  /** Starts the schedule's run now; resolves with its id once the run has been started. */
+  async fire(state: ScheduleState): Promise<string | null> {
+    try {
+      const planned = await planRun({ kind: 'playbook', playbook: state.playbook, inventory: state.inventory, hosts: state.hosts, check: state.check, diff: true }, this.env);
+      const issues = lintCluster(planned, this.env.facts);
+      if (issues.length) throw new CtlError('CTL_ERR_CLUSTER_LINT', lintLine(issues[0]));
+      planned.spec.kind = state.check ? 'drift' : 'playbook';
+      planned.spec.title = `schedule ${state.name}: ${planned.spec.title}${state.check ? ' (drift check)' : ''}`;
+      const run = this.runs.start(planned.spec);
+      state.lastRunId = run.id;
+      state.lastError = null;
+      return run.id;
+    } catch (e) {
+      state.lastError = e instanceof CtlError ? e.oneLine() : (e as Error).message;
+      return null;
+    }
+  }
+
+  list(): ScheduleState[] {
+    return [...this.tasks.values()].map(({ task, state }) => ({ ...state, nextRun: task.getNextRun()?.toISOString() ?? null }));
+  }
+
+  async stop(): Promise<void> {
+    for (const { task } of this.tasks.values()) await task.destroy();
+    this.tasks.clear();
+  }
+}
