@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { CtlError, type ErrorCode } from '../common/errors.js';
 
@@ -26,47 +27,60 @@ export function resolveEndpoint(flags: { controller?: string; token?: string }, 
   return { url: url.replace(/\/$/, ''), token };
 }
 
+/**
+ * The controller's HTTP API over node:http (plain HTTP on the management network; fetch costs
+ * ~30 ms of start-up in every ctl invocation). Errors come back as the controller's CtlError.
+ */
 export class Client {
   constructor(readonly ep: Endpoint) {}
 
-  private async fetch(p: string, init: RequestInit = {}): Promise<Response> {
-    let res: Response;
+  private request(p: string, method: 'GET' | 'POST', body?: unknown): Promise<http.IncomingMessage> {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        this.ep.url + p,
+        {
+          method,
+          headers: { authorization: `Bearer ${this.ep.token}`, ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}) },
+        },
+        resolve,
+      );
+      req.on('error', (e: NodeJS.ErrnoException) =>
+        reject(new CtlError('CTL_ERR_CONTROLLER_UNREACHABLE', `cannot reach the controller at ${this.ep.url} (${e.code ?? e.message}); start one with: ctl controller start`)),
+      );
+      req.end(data);
+    });
+  }
+
+  private async call(p: string, method: 'GET' | 'POST', body?: unknown): Promise<http.IncomingMessage> {
+    const res = await this.request(p, method, body);
+    if ((res.statusCode ?? 500) < 400) return res;
+    const text = await readAll(res);
+    let err: { code?: ErrorCode; message?: string; where?: object } | undefined;
     try {
-      res = await fetch(this.ep.url + p, {
-        ...init,
-        headers: { authorization: `Bearer ${this.ep.token}`, ...(init.body ? { 'content-type': 'application/json' } : {}), ...init.headers },
-      });
-    } catch (e) {
-      const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
-      throw new CtlError('CTL_ERR_CONTROLLER_UNREACHABLE', `cannot reach the controller at ${this.ep.url} (${cause}); start one with: ctl controller start`);
+      err = (JSON.parse(text) as { error?: typeof err }).error;
+    } catch {
+      err = undefined;
     }
-    if (!res.ok) {
-      const body = (await res.json().catch(() => ({}))) as { error?: { code?: ErrorCode; message?: string; where?: object } };
-      const err = body.error;
-      if (err?.code) throw new CtlError(err.code, err.message ?? res.statusText, err.where);
-      throw new CtlError('CTL_ERR_INTERNAL', `${res.status} ${res.statusText}`);
-    }
-    return res;
+    if (err?.code) throw new CtlError(err.code, err.message ?? String(res.statusCode), err.where);
+    throw new CtlError('CTL_ERR_INTERNAL', `${res.statusCode} ${res.statusMessage}`);
   }
 
   async get<T>(p: string): Promise<T> {
-    return (await (await this.fetch(p)).json()) as T;
+    return JSON.parse(await readAll(await this.call(p, 'GET'))) as T;
   }
 
   async post<T>(p: string, body: unknown): Promise<T> {
-    return (await (await this.fetch(p, { method: 'POST', body: JSON.stringify(body) })).json()) as T;
+    return JSON.parse(await readAll(await this.call(p, 'POST', body))) as T;
   }
 
-  /** Reads an NDJSON stream, calling back once per line. */
+  /** Reads an NDJSON stream, calling back once per line as it arrives. */
   async stream(p: string, onLine: (v: unknown) => void): Promise<void> {
-    const res = await this.fetch(p);
-    const reader = res.body!.getReader();
-    const dec = new TextDecoder();
+    const res = await this.call(p, 'GET');
+    res.setEncoding('utf8');
     let buf = '';
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      buf += dec.decode(value, { stream: true });
+    for await (const chunk of res) {
+      buf += chunk as string;
       let nl;
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
@@ -75,4 +89,11 @@ export class Client {
       }
     }
   }
+}
+
+async function readAll(res: http.IncomingMessage): Promise<string> {
+  res.setEncoding('utf8');
+  let s = '';
+  for await (const chunk of res) s += chunk as string;
+  return s;
 }

@@ -7,7 +7,6 @@ import type { Recap } from '../controller/run-manager.js';
 import type { RunRecord } from '../controller/store.js';
 import { age } from '../controller/routes/health-view.js';
 import { Client, resolveEndpoint, type Endpoint } from './client.js';
-import { controllerStart } from './controller-command.js';
 import { parseExtraVars } from './extra-vars.js';
 import { banner, recapLines, table, taskLine, unreachableLine } from './output.js';
 
@@ -196,7 +195,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'controller':
       if (sub !== 'start') throw new CtlError('CTL_ERR_USAGE', 'ctl controller start');
-      return controllerStart(flags as Record<string, string | undefined>);
+      // Loaded only here: the controller's dependencies would slow every other command.
+      return (await import('./controller-command.js')).controllerStart(flags as Record<string, string | undefined>);
     case 'run':
       if (sub !== 'role' && sub !== 'playbook') throw new CtlError('CTL_ERR_USAGE', 'ctl run role ROLE --hosts PATTERN | ctl run playbook FILE');
       return runCommand(sub, rest[0], flags);
@@ -215,7 +215,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-export async function cli(argv: string[]): Promise<void> {
+/** Runs ctl; resolves with the exit code, or undefined while a long-running command serves. */
+export async function cli(argv: string[]): Promise<number | undefined> {
   try {
     process.exitCode = await main(argv);
   } catch (e) {
@@ -227,4 +228,5 @@ export async function cli(argv: string[]): Promise<void> {
       process.exitCode = 250;
     }
   }
+  return typeof process.exitCode === 'number' ? process.exitCode : 0;
 }

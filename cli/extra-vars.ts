@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { CtlError } from '../common/errors.js';
 
 /**
@@ -32,10 +32,13 @@ export function parseExtraVars(list: string[]): Record<string, unknown> {
   return out;
 }
 
+// The YAML parser costs ~40 ms to load; only -e with a mapping or @file needs it.
+const require = createRequire(import.meta.url);
+
 function asMapping(text: string, file: string | undefined): Record<string, unknown> {
   let v: unknown;
   try {
-    v = parseYaml(text);
+    v = (require('yaml') as typeof import('yaml')).parse(text);
   } catch (e) {
     const line = (e as { linePos?: { line: number }[] }).linePos?.[0]?.line;
     throw new CtlError('CTL_ERR_EXTRA_VAR', (e as Error).message.split('\n')[0], { file, line, field: '-e' });

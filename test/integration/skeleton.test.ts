@@ -1,29 +1,22 @@
 import test from 'ava';
-import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { exec, type ExecResult } from '../../common/exec.js';
-import { AGENT, CTL, Netns, Procs, REPO, waitFor } from '../helpers/procs.js';
+import { REPO, waitFor } from '../helpers/procs.js';
+import { NsCluster } from '../helpers/cluster.js';
 
 /**
  * The walking skeleton end to end: a real controller process and three real agents, each in its
  * own network namespace on one bridge, each with its own root folder. Nothing lives in the
  * host's own namespace: the bridge and the controller sit in a `hub` namespace of their own.
  */
-const net = new Netns(`lvst-sk${process.pid % 100000}`);
-const procs = new Procs();
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'lvst-skeleton-'));
-const TOKEN = 'skeleton-test-token';
-const PROJECT = path.join(REPO, 'test/fixtures/project');
 const HOSTS = { server2: '172.25.7.2', server3: '172.25.7.3', server4: '172.25.7.4' } as const;
-const root = (h: string) => path.join(tmp, h);
-
-function ctl(args: string[]): Promise<ExecResult> {
-  return exec('ip', ['netns', 'exec', net.ns('hub'), process.execPath, CTL, ...args, '--controller', 'http://127.0.0.1:7480', '--token', TOKEN], {
-    cwd: PROJECT,
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-}
+const cluster = new NsCluster({ prefix: `lvst-sk${process.pid % 100000}`, hosts: HOSTS, project: path.join(REPO, 'test/fixtures/project'), token: 'skeleton-test-token' });
+const net = cluster.net;
+const procs = cluster.procs;
+const tmp = cluster.tmp;
+const root = (h: string) => cluster.root(h);
+const ctl = (args: string[]) => cluster.ctl(args);
 
 interface RunJson {
   id: string;
@@ -37,30 +30,13 @@ async function lastRun(): Promise<RunJson> {
 }
 
 test.before(async () => {
-  await net.segment('hub', '172.25.7.1/24', { s2: `${HOSTS.server2}/24`, s3: `${HOSTS.server3}/24`, s4: `${HOSTS.server4}/24` });
-  procs.start('controller', 'ip', ['netns', 'exec', net.ns('hub'), process.execPath, CTL, 'controller', 'start', '--listen', '0.0.0.0', '--port', '7480', '--data', path.join(tmp, 'data'), '--token', TOKEN, '--project', PROJECT]);
-  await waitFor('controller', async () => ((await ctl(['agents'])).code === 0 ? true : undefined), 30_000);
-  for (const [name, addr] of Object.entries(HOSTS)) {
-    await fs.mkdir(path.join(root(name), 'etc/sysconfig'), { recursive: true });
-    await fs.writeFile(path.join(root(name), 'etc/sysconfig/network'), 'NETWORKING=yes\n');
-    const short = `s${addr.split('.')[3]}`;
-    procs.start(name, 'ip', ['netns', 'exec', net.ns(short), process.execPath, AGENT, '--controller', 'http://172.25.7.1:7480', '--token', TOKEN, '--name', name, '--root', root(name), '--heartbeat', '1']);
-  }
-  await waitFor(
-    'three agents online with facts',
-    async () => {
-      const agents = JSON.parse((await ctl(['agents', '--json'])).stdout) as { name: string; online: boolean; facts?: unknown }[];
-      return agents.filter((a) => a.online && a.facts).length === 3 ? true : undefined;
-    },
-    60_000,
-  );
+  await cluster.start(async (dir) => {
+    await fs.mkdir(path.join(dir, 'etc/sysconfig'), { recursive: true });
+    await fs.writeFile(path.join(dir, 'etc/sysconfig/network'), 'NETWORKING=yes\n');
+  });
 });
 
-test.after.always(async () => {
-  await procs.stopAll();
-  await net.destroy();
-  rmSync(tmp, { recursive: true, force: true });
-});
+test.after.always(() => cluster.stop());
 
 test.serial('agents report facts and heartbeats with their own addresses', async (t) => {
   const agents = JSON.parse((await ctl(['agents', '--json'])).stdout) as { name: string; online: boolean; address: string; facts: { os: { kernel: string }; interfaces: { name: string; ip4: string }[] }; heartbeatAgeMs: number }[];
@@ -85,7 +61,7 @@ test.serial('a role applies, converges, is checked, and an unreachable host is r
   t.deepEqual(run.recap.server2, { ok: 0, changed: 5, failed: 0, skipped: 0, unreachable: 0 });
   t.deepEqual(run.recap.server3, { ok: 0, changed: 4, failed: 0, skipped: 1, unreachable: 0 });
   t.is(await fs.readFile(path.join(root('server2'), 'etc/motd'), 'utf8'), `server2 (172.25.7.2) managed by lvs-team\nkernel ${os.release()}\n`);
-  t.is((await net.run('s3', ['cat', '/proc/sys/net/ipv4/ip_forward'])).stdout.trim(), '1');
+  t.is((await net.run(cluster.short('server3'), ['cat', '/proc/sys/net/ipv4/ip_forward'])).stdout.trim(), '1');
   t.regex(await fs.readFile(path.join(root('server4'), 'etc/sysctl.conf'), 'utf8'), /^net\.ipv4\.ip_forward = 1$/m);
   t.is(await fs.readFile(path.join(root('server2'), 'etc/sysconfig/network'), 'utf8'), 'NETWORKING=yes\nHOSTNAME=server2\nGATEWAY=172.25.7.1\n');
 
@@ -95,7 +71,7 @@ test.serial('a role applies, converges, is checked, and an unreachable host is r
   for (const h of Object.keys(HOSTS)) t.is(run.recap[h].changed, 0, `${h} converged`);
 
   await fs.writeFile(path.join(root('server3'), 'etc/motd'), 'hand edited\n');
-  await net.run('s3', ['sysctl', '-qw', 'net.ipv4.ip_forward=0']);
+  await net.run(cluster.short('server3'), ['sysctl', '-qw', 'net.ipv4.ip_forward=0']);
   const check = await ctl(['run', 'role', 'baseline', '--hosts', 'server[3:4]', '-i', 'inventory.ini', '--check', '--diff']);
   t.is(check.code, 0);
   t.regex(check.stdout, /- hand edited/);
@@ -107,7 +83,7 @@ test.serial('a role applies, converges, is checked, and an unreachable host is r
   );
   t.is(run.recap.server4.changed, 0);
   t.is(await fs.readFile(path.join(root('server3'), 'etc/motd'), 'utf8'), 'hand edited\n', 'check mode changed nothing');
-  t.is((await net.run('s3', ['cat', '/proc/sys/net/ipv4/ip_forward'])).stdout.trim(), '0');
+  t.is((await net.run(cluster.short('server3'), ['cat', '/proc/sys/net/ipv4/ip_forward'])).stdout.trim(), '0');
 
   await procs.kill('server4');
   await waitFor('server4 offline', async () => {
