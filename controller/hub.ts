@@ -56,7 +56,9 @@ export class AgentHub {
   private readonly lastHeartbeat = new Map<string, number>();
 
   constructor(server: HttpServer, private readonly store: Store, token: string, private readonly clock: () => number = Date.now) {
-    this.io = new Server(server, { serveClient: false, pingInterval: 10_000, pingTimeout: 8_000 });
+    // A generous ping timeout: an agent busy on an emulated or loaded host answers late, and a
+    // dead agent's socket closes at once anyway.
+    this.io = new Server(server, { serveClient: false, pingInterval: 15_000, pingTimeout: 30_000 });
     this.io.use((socket, next) => {
       const auth = socket.handshake.auth as Partial<AgentAuth>;
       if (typeof auth.token !== 'string' || !tokensEqual(auth.token, token)) return next(new Error('unauthorized: bad token'));

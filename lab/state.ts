@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { DEFAULT_LAB_PORT, labPaths, type LabPaths } from './paths.js';
+
+export type LabMode = 'nat' | 'tun' | 'dr';
+export const LAB_MODES: readonly LabMode[] = ['nat', 'tun', 'dr'];
+
+/** What `lab up` records about a running lab (`<labdir>/state.json`). */
+export interface LabState {
+  mode: LabMode;
+  port: number;
+  kernel: string;
+  qemuPid: number;
+  /** The controller process `lab up` started; null when it reused one already listening. */
+  controllerPid: number | null;
+  startedAt: string;
+  repo: string;
+}
+
+export function readLabState(p: LabPaths = labPaths()): LabState | undefined {
+  try {
+    return JSON.parse(readFileSync(p.stateFile, 'utf8')) as LabState;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeLabState(p: LabPaths, s: LabState): void {
+  mkdirSync(p.dir, { recursive: true, mode: 0o700 });
+  const tmp = `${p.stateFile}.tmp`;
+  writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n', { mode: 0o600 });
+  renameSync(tmp, p.stateFile);
+}
+
+export function removeLabState(p: LabPaths): void {
+  rmSync(p.stateFile, { force: true });
+}
+
+/** The lab's controller token: generated once, kept in the lab folder (mode 0600). */
+export function labToken(p: LabPaths = labPaths()): string {
+  if (existsSync(p.tokenFile)) {
+    const t = readFileSync(p.tokenFile, 'utf8').trim();
+    if (t) return t;
+  }
+  mkdirSync(p.dir, { recursive: true, mode: 0o700 });
+  const t = randomBytes(24).toString('hex');
+  writeFileSync(p.tokenFile, t + '\n', { mode: 0o600 });
+  return t;
+}
+
+export function controllerUrl(port: number = DEFAULT_LAB_PORT): string {
+  return `http://127.0.0.1:${port}`;
+}
+
+/**
+ * For `ctl`: the controller URL and token of the lab on this machine when one is up, so
+ * `ctl` talks to the lab by default. Never creates anything.
+ */
+export function labControllerDefaults(p: LabPaths = labPaths()): { url: string; token: string } | undefined {
+  const s = readLabState(p);
+  if (!s || !existsSync(p.tokenFile)) return undefined;
+  const token = readFileSync(p.tokenFile, 'utf8').trim();
+  return token ? { url: controllerUrl(s.port), token } : undefined;
+}
+
+/** The name `ctl` looks for (cli/ctl.ts): the lab's controller endpoint when a lab is up. */
+export const labEndpoint = (): { url: string; token: string } | undefined => labControllerDefaults();
