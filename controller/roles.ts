@@ -6,7 +6,7 @@ import type { RenderedTask } from '../common/protocol.js';
 import { MODULES } from '../agent/modules/index.js';
 import { describeIssues } from '../agent/validate.js';
 import type { Owned } from '../agent/module.js';
-import { evalCondition, renderValue, resolveVars, TemplateError, type Vars } from './template.js';
+import { evalCondition, OMIT, renderValue, resolveVars, TemplateError, type Vars } from './template.js';
 import { keyLine, readYaml, seqItems } from './yaml-file.js';
 
 const TASK_KEYS = new Set(['name', 'when', 'loop', 'loop_var', 'tags']);
@@ -126,7 +126,7 @@ export async function loadRole(rolesDir: string, name: string, seen: string[] = 
  * so a bad argument is refused here with file and line before anything is pushed.
  */
 export function renderRole(role: Role, vars: Vars): PlannedTask[] {
-  const ctx = resolveVars(vars);
+  const ctx = resolveVars({ omit: OMIT, ...vars });
   const out: PlannedTask[] = [];
   for (const task of role.tasks) {
     const where = (field?: string) => ({ file: task.file, line: task.line, ...(field ? { field } : {}) });

@@ -52,6 +52,12 @@ export function renderString(s: string, vars: Vars): unknown {
   }
 }
 
+/**
+ * Ansible's `omit`: an argument rendered to this placeholder (`{{ x | default(omit) }}`) is left
+ * out of the task, so the module's own default applies.
+ */
+export const OMIT = '__omit_place_holder__';
+
 /** Renders every string inside a value; `path` names the failing field in errors. */
 export function renderValue(v: unknown, vars: Vars, path: string[] = []): unknown {
   if (typeof v === 'string') {
@@ -63,7 +69,11 @@ export function renderValue(v: unknown, vars: Vars, path: string[] = []): unknow
   }
   if (Array.isArray(v)) return v.map((x, i) => renderValue(x, vars, [...path, String(i)]));
   if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, renderValue(x, vars, [...path, k])]));
+    return Object.fromEntries(
+      Object.entries(v)
+        .map(([k, x]) => [k, renderValue(x, vars, [...path, k])])
+        .filter(([, x]) => x !== OMIT),
+    );
   }
   return v;
 }

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { evalCondition, renderString, renderValue, resolveVars } from '../../controller/template.js';
+import { evalCondition, OMIT, renderString, renderValue, resolveVars } from '../../controller/template.js';
 
 test('a whole-expression string keeps its native type', (t) => {
   t.is(renderString('{{ port }}', { port: 80 }), 80);
@@ -25,4 +25,8 @@ test('conditions and lazily resolved variables', (t) => {
   t.false(evalCondition("{{ mode == 'nat' }}", { mode: 'dr' }));
   t.false(evalCondition(false, {}));
   t.deepEqual(resolveVars({ vip: '10.0.0.1', cidr: '{{ vip }}/24', deep: '{{ cidr }}!' }), { vip: '10.0.0.1', cidr: '10.0.0.1/24', deep: '10.0.0.1/24!' });
+});
+
+test('an argument rendered to omit is left out', (t) => {
+  t.deepEqual(renderValue({ a: '{{ x | default(omit) }}', b: '{{ y | default(omit) }}' }, { y: 2, omit: OMIT }), { b: 2 });
 });
