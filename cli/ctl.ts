@@ -20,6 +20,7 @@ const HELP = `usage:
   ctl agents
   ctl runs [show ID]
   ctl lab up [--mode nat|tun|dr] | status | down | exec HOST -- CMD...
+  ctl lab demo [--mode nat|tun|dr]            lab up, site.yml for that mode, curl VIP from client
 common: --controller URL --token TOKEN (or LVSCTL_URL, LVSCTL_TOKEN)`;
 
 const DEFAULT_INVENTORY = process.env.LVSCTL_INVENTORY ?? 'inventory/lab.yml';
@@ -56,8 +57,7 @@ function parse(argv: string[]) {
 
 async function labEndpoint(): Promise<(() => Endpoint | undefined) | undefined> {
   try {
-    const mod = (await import('../lab/state.js' as string)) as { labEndpoint?: () => Endpoint | undefined };
-    return mod.labEndpoint;
+    return (await import('../lab/state.js')).labEndpoint;
   } catch {
     return undefined;
   }
@@ -186,8 +186,12 @@ async function runsCommand(args: string[], flags: Flags): Promise<number> {
 export async function main(argv: string[]): Promise<number> {
   // The lab has its own flags (and `exec HOST -- CMD...`), so it parses its own arguments.
   if (argv[0] === 'lab') {
-    const mod = (await import('./lab-command.js' as string)) as { labCommand(argv: string[]): Promise<number> };
-    return mod.labCommand(argv.slice(1));
+    const { labCommand } = await import('./lab-command.js');
+    if (argv[1] === 'demo') {
+      const { labDemo } = await import('./lab-demo.js');
+      return labDemo(argv.slice(2), (kind, target, flags) => runCommand(kind, target, flags as Flags), labCommand);
+    }
+    return labCommand(argv.slice(1));
   }
   const { positionals, values: flags } = parse(argv);
   const [cmd, sub, ...rest] = positionals;

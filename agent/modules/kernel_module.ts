@@ -90,11 +90,11 @@ export async function loadModule(name: string, ctx: Pick<ModuleContext, 'exec' |
 }
 
 /**
- * systemd-modules-load reads /etc/modules-load.d/*.conf; RHEL 6's rc.sysinit runs every
- * executable /etc/sysconfig/modules/*.modules script at boot.
+ * systemd-modules-load reads /etc/modules-load.d/*.conf, and so does Debian's SysV kmod init
+ * script; RHEL 6's rc.sysinit runs every executable /etc/sysconfig/modules/*.modules script.
  */
 export function bootFile(facts: HostFacts, name: string): Observed['boot'] {
-  if (facts.initSystem === 'systemd') return { path: `/etc/modules-load.d/${name}.conf`, content: `${name}\n`, mode: '0644' };
+  if (facts.initSystem === 'systemd' || facts.os.family === 'debian') return { path: `/etc/modules-load.d/${name}.conf`, content: `${name}\n`, mode: '0644' };
   if (facts.initSystem === 'sysv' && facts.os.family === 'redhat') {
     return { path: `/etc/sysconfig/modules/${name}.modules`, content: `#!/bin/sh\nexec /sbin/modprobe ${name}\n`, mode: '0755' };
   }
