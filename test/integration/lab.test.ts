@@ -150,14 +150,19 @@ test.serial('ipvs module on the real kernel: apply twice, edit one weight in pla
 
   // Connections from the client give both real servers counters (they need not answer: the
   // director schedules the SYN either way).
-  for (let i = 0; i < 4; i++) await l.exec('client', ['curl', '-s', '-m', '1', `http://${VS}/`]);
-  const before = parseList((await l.run('server2', ['ipvsadm', '-ln', '--stats'])).stdout);
-  const conns = (list: typeof before, rs: string) => findListed(list, `tcp:${VS}:80`, `${rs}:80`)?.stats?.conns ?? -1;
-  t.true(conns(before, '172.25.7.3') >= 2 && conns(before, '172.25.7.4') >= 2, JSON.stringify(before.services));
+  const conns = (list: ReturnType<typeof parseList>, rs: string) => findListed(list, `tcp:${VS}:80`, `${rs}:80`)?.stats?.conns ?? -1;
+  const stats = async () => parseList((await l.run('server2', ['ipvsadm', '-ln', '--stats'])).stdout);
+  let before = await stats();
+  // Bounded: a SYN can be lost to ARP resolution under emulation, so try up to 12 times.
+  for (let i = 0; i < 12 && !(conns(before, '172.25.7.3') > 0 && conns(before, '172.25.7.4') > 0); i++) {
+    await l.exec('client', ['curl', '-s', '-m', '2', `http://${VS}/`]);
+    before = await stats();
+  }
+  t.true(conns(before, '172.25.7.3') > 0 && conns(before, '172.25.7.4') > 0, JSON.stringify(before.services));
 
   const edit = await runIn('server2', { modules: ['ipvs'], tasks: [ipvsTask(3)], diff: true });
   t.deepEqual(statuses(edit), ['changed']);
-  const after = parseList((await l.run('server2', ['ipvsadm', '-ln', '--stats'])).stdout);
+  const after = await stats();
   t.is(conns(after, '172.25.7.4'), conns(before, '172.25.7.4'), 'the other real server was not touched');
   t.is(conns(after, '172.25.7.3'), conns(before, '172.25.7.3'), 'the edited one was edited in place, not re-created');
   t.is(findListed(parseList((await l.run('server2', ['ipvsadm', '-ln'])).stdout), `tcp:${VS}:80`, '172.25.7.3:80')?.weight, 3);
