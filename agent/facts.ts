@@ -4,6 +4,8 @@ import path from 'node:path';
 import si from 'systeminformation';
 import { exec, type Exec } from '../common/exec.js';
 import type { HostFacts, Health, InitSystem, InterfaceFact, OsFamily, PackageManager } from '../common/protocol.js';
+import { isJsonArray } from './iproute.js';
+import { parseAddrText, parseLinkText } from './iproute-text.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -59,24 +61,32 @@ function netmask(prefix: number): string {
 }
 
 /**
- * Interfaces and IPv4 addresses from one `ip -j addr show`. (systeminformation's
+ * Interfaces and IPv4 addresses from one `ip -j addr show`, or from `ip -o link show` and
+ * `ip -o addr show` where iproute2 has no JSON (RHEL 6, RHEL 7). (systeminformation's
  * networkInterfaces() starts a shell with ~25 `cat`s per interface: 20-60 s on an emulated lab
  * guest, for the same facts.)
  */
 export async function interfaceFacts(run: Exec): Promise<InterfaceFact[]> {
   const r = await run('ip', ['-j', 'addr', 'show']);
-  if (r.code !== 0) return [];
-  let links: IpAddrJson[];
-  try {
-    links = JSON.parse(r.stdout) as IpAddrJson[];
-  } catch {
-    return [];
-  }
+  const links = r.code === 0 && isJsonArray(r.stdout) ? (JSON.parse(r.stdout) as IpAddrJson[]) : await linksFromText(run);
   return links.flatMap((l) => {
     const v4 = (l.addr_info ?? []).filter((a) => a.family === 'inet');
     const base = { name: l.ifname, mac: l.address ?? '', operstate: (l.operstate ?? 'unknown').toLowerCase() };
     return v4.length ? v4.map((a) => ({ ...base, ip4: a.local, ip4subnet: netmask(a.prefixlen) })) : [{ ...base, ip4: '', ip4subnet: '' }];
   });
+}
+
+async function linksFromText(run: Exec): Promise<IpAddrJson[]> {
+  const links = await run('ip', ['-o', 'link', 'show']);
+  const addrs = await run('ip', ['-o', 'addr', 'show']);
+  if (links.code !== 0 || addrs.code !== 0) return [];
+  const all = parseAddrText(addrs.stdout);
+  return parseLinkText(links.stdout).map((l) => ({
+    ifname: l.ifname,
+    ...(l.address !== undefined ? { address: l.address } : {}),
+    ...(l.operstate !== undefined ? { operstate: l.operstate } : {}),
+    addr_info: all.filter((a) => a.ifindex === l.ifindex),
+  }));
 }
 
 export async function gatherFacts(name: string, root: string, run: Exec = exec): Promise<HostFacts> {

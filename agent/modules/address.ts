@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { execOk } from '../../common/exec.js';
+import { readIpTable } from '../iproute.js';
+import { parseAddrText, parseLinkText } from '../iproute-text.js';
 import { defineModule, type ModuleContext } from '../module.js';
 import { cidr, device } from '../validate.js';
 import { ROUTE_TABLE, parseIpJson } from './route.js';
@@ -45,7 +47,11 @@ const schema = z
 
 type Args = z.output<typeof schema>;
 
-/** The fields of one `ip -d -j addr show` link that the network modules read. */
+/**
+ * The fields of one `ip -d -j addr show` link that the network modules read, and nothing else:
+ * the JSON is cut down to these so that the text form of iproute2 releases without JSON
+ * (iproute-text.ts) gives the very same objects.
+ */
 export interface IpAddr {
   family: string;
   local: string;
@@ -54,24 +60,77 @@ export interface IpAddr {
   broadcast?: string;
   secondary?: boolean;
 }
+/** A tunnel's endpoints as iproute2 prints them (`any` when unset). */
+export interface Endpoints {
+  local?: string;
+  remote?: string;
+}
 export interface IpLink {
   ifname: string;
   flags: string[];
   link_type?: string;
-  linkinfo?: { info_kind?: string; info_data?: Record<string, unknown> };
+  linkinfo?: { info_kind?: string; info_data?: Endpoints };
   addr_info: IpAddr[];
 }
 
 /** Cache key of the link and address table, read once per run (details for tunnel kinds). */
 export const ADDR_TABLE = 'ip -d -j addr show';
 
+interface JsonLink {
+  ifname: string;
+  flags?: string[];
+  link_type?: string;
+  linkinfo?: { info_kind?: string; info_data?: Record<string, unknown> };
+  addr_info?: (IpAddr & Record<string, unknown>)[];
+}
+
+function endpoints(data: Record<string, unknown> | undefined): Endpoints | undefined {
+  const local = typeof data?.local === 'string' ? data.local : undefined;
+  const remote = typeof data?.remote === 'string' ? data.remote : undefined;
+  return local || remote ? { ...(local ? { local } : {}), ...(remote ? { remote } : {}) } : undefined;
+}
+
+function toLink(ifname: string, flags: string[], linkType: string | undefined, kind: string | undefined, ends: Endpoints | undefined, addrs: IpAddr[]): IpLink {
+  const linkinfo = kind !== undefined || ends ? { ...(kind !== undefined ? { info_kind: kind } : {}), ...(ends ? { info_data: ends } : {}) } : undefined;
+  return { ifname, flags, ...(linkType !== undefined ? { link_type: linkType } : {}), ...(linkinfo ? { linkinfo } : {}), addr_info: addrs };
+}
+
+function toAddr(a: IpAddr): IpAddr {
+  return {
+    family: a.family,
+    local: a.local,
+    prefixlen: a.prefixlen,
+    ...(a.label !== undefined ? { label: a.label } : {}),
+    ...(a.broadcast !== undefined ? { broadcast: a.broadcast } : {}),
+    ...(a.secondary === true ? { secondary: true } : {}),
+  };
+}
+
 export function parseLinks(stdout: string): IpLink[] {
-  const links = parseIpJson<IpLink>(ADDR_TABLE, stdout);
-  return links.map((l) => ({ ...l, flags: l.flags ?? [], addr_info: l.addr_info ?? [] }));
+  return parseIpJson<JsonLink>(ADDR_TABLE, stdout).map((l) =>
+    toLink(l.ifname, l.flags ?? [], l.link_type, l.linkinfo?.info_kind, endpoints(l.linkinfo?.info_data), (l.addr_info ?? []).map(toAddr)),
+  );
+}
+
+/** The same links from `ip -d -o link show` and `ip -o addr show` (iproute2 without JSON). */
+export function linksFromText(linkText: string, addrText: string): IpLink[] {
+  const addrs = parseAddrText(addrText);
+  return parseLinkText(linkText).map((l) =>
+    toLink(l.ifname, l.flags, l.linkType, l.kind, l.endpoints, addrs.filter((a) => a.ifindex === l.ifindex).map(toAddr)),
+  );
 }
 
 export function readLinks(ctx: Pick<ModuleContext, 'exec' | 'cache'>): Promise<IpLink[]> {
-  return ctx.cache.get(ADDR_TABLE, async () => parseLinks((await execOk(ctx.exec, 'ip', ['-d', '-j', 'addr', 'show'])).stdout));
+  return readIpTable(ctx, {
+    key: ADDR_TABLE,
+    json: ['-d', '-j', 'addr', 'show'],
+    fromJson: parseLinks,
+    async fromText({ exec }) {
+      const links = await execOk(exec, 'ip', ['-d', '-o', 'link', 'show']);
+      const addrs = await execOk(exec, 'ip', ['-o', 'addr', 'show']);
+      return linksFromText(links.stdout, addrs.stdout);
+    },
+  });
 }
 
 export function isUp(link: IpLink): boolean {

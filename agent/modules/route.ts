@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { execOk } from '../../common/exec.js';
+import { readIpTable } from '../iproute.js';
+import { parseRouteText, type TextRoute } from '../iproute-text.js';
 import { defineModule, type ModuleContext, type Plan } from '../module.js';
 import { cidr, device, ipv4 } from '../validate.js';
 
@@ -74,16 +76,8 @@ type Change = RouteChange;
  */
 export const ROUTE_TABLE = 'ip -4 -j route show table all type unicast';
 
-interface IpRoute {
-  type?: string;
-  dst: string;
-  gateway?: string;
-  dev?: string;
-  table?: string;
-  metric?: number;
-  prefsrc?: string;
-  scope?: string;
-}
+/** The fields of one route of iproute2's JSON that are read; the text parser gives the same. */
+type IpRoute = TextRoute;
 
 export function canonicalDst(d: string): string {
   if (d === 'default' || d === '0.0.0.0/0') return 'default';
@@ -113,7 +107,8 @@ export function covers(dst: string, ip: string): boolean {
 
 /**
  * Parses iproute2's JSON. Releases before JSON support (RHEL 6's 2.6.32) refuse `-j`; some
- * between print text anyway: both end here with one message.
+ * between print text anyway. The modules' reads (agent/iproute.ts) fall back to the text form
+ * before this; called on such output directly, it fails with one message.
  */
 export function parseIpJson<T>(command: string, stdout: string): T[] {
   let parsed: unknown;
@@ -126,9 +121,9 @@ export function parseIpJson<T>(command: string, stdout: string): T[] {
   return parsed as T[];
 }
 
-/** Unicast routes of ROUTE_TABLE's output; local, broadcast and other types are the kernel's. */
-export function parseRoutes(stdout: string): Route[] {
-  return parseIpJson<IpRoute>(ROUTE_TABLE, stdout)
+/** Unicast routes in canonical form; local, broadcast and other types are the kernel's. */
+function unicastRoutes(routes: IpRoute[]): Route[] {
+  return routes
     .filter((r) => r.type === undefined || r.type === 'unicast')
     .map((r) => ({
       table: canonicalTable(r.table ?? 'main'),
@@ -141,8 +136,30 @@ export function parseRoutes(stdout: string): Route[] {
     }));
 }
 
+/** Unicast routes of ROUTE_TABLE's output. */
+export function parseRoutes(stdout: string): Route[] {
+  return unicastRoutes(parseIpJson<IpRoute>(ROUTE_TABLE, stdout));
+}
+
+/**
+ * The same routes from `ip -4 route show table all` (iproute2 without JSON). Every type is read
+ * and the local table's `local` and `broadcast` entries are dropped by the type word that starts
+ * their lines, as the JSON path drops them by `type`: with a `type` selector iproute2 leaves that
+ * word out, so the text would no longer tell.
+ */
+export function parseRoutesText(stdout: string): Route[] {
+  return unicastRoutes(parseRouteText(stdout));
+}
+
 export function readRoutes(ctx: Pick<ModuleContext, 'exec' | 'cache'>): Promise<Route[]> {
-  return ctx.cache.get(ROUTE_TABLE, async () => parseRoutes((await execOk(ctx.exec, 'ip', ['-4', '-j', 'route', 'show', 'table', 'all', 'type', 'unicast'])).stdout));
+  return readIpTable(ctx, {
+    key: ROUTE_TABLE,
+    json: ['-4', '-j', 'route', 'show', 'table', 'all', 'type', 'unicast'],
+    fromJson: parseRoutes,
+    async fromText({ exec }) {
+      return parseRoutesText((await execOk(exec, 'ip', ['-4', 'route', 'show', 'table', 'all'])).stdout);
+    },
+  });
 }
 
 /** `ip route` syntax, for diffs and messages. */

@@ -8,6 +8,7 @@ import { RunCache } from '../../agent/module.js';
 import { runTasks } from '../../agent/runner.js';
 import { facts } from './fake-ctx.js';
 import type { NetnsJob } from './netns.js';
+import { withoutIpJson } from './old-iproute.js';
 
 async function stdin(): Promise<string> {
   const parts: Buffer[] = [];
@@ -25,6 +26,6 @@ for (const file of job.modules) {
 const base = facts();
 const hostFacts = { ...base, ...job.facts, os: { ...base.os, ...job.facts?.os }, root: job.root };
 const opts = { check: job.check ?? false, diff: job.diff ?? false };
-const ctx = { root: job.root, check: opts.check, exec, facts: hostFacts, cache: new RunCache() };
+const ctx = { root: job.root, check: opts.check, exec: job.noIpJson ? withoutIpJson(exec) : exec, facts: hostFacts, cache: new RunCache() };
 const results = await runTasks(job.tasks, modules, ctx, opts, () => {});
 process.stdout.write(JSON.stringify(results));

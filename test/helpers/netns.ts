@@ -17,6 +17,8 @@ export interface NetnsJob {
   diff?: boolean;
   /** Merged over the RHEL 9 defaults of fake-ctx.ts `facts()`. */
   facts?: FactsOverride;
+  /** Make `ip -j ...` fail as iproute2 without JSON does (RHEL 6), so the text form is read. */
+  noIpJson?: boolean;
 }
 
 export function task(module: string, args: Record<string, unknown>, name = `${module} ${JSON.stringify(args)}`): RenderedTask {

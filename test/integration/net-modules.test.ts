@@ -146,6 +146,36 @@ test('route: DR host route via lo:0 and the default route, idempotent, drift see
   t.false((await mainRoutes('route')).includes('172.25.7.200 dev lo'));
 });
 
+test('without ip -j (RHEL 6 iproute2): address and route converge from the text form, then stay ok', async (t) => {
+  await host('text');
+  await netns.run('text', ['ip', 'link', 'set', 'lo', 'up']);
+  await netns.run('text', ['ip', 'addr', 'add', '172.25.7.3/24', 'dev', 'eth0']);
+  await netns.run('text', ['ip', 'link', 'set', 'eth0', 'up']);
+  // The wrong prefix and no label, as ifconfig leaves a VIP.
+  await netns.run('text', ['ip', 'addr', 'add', '172.25.7.200/24', 'dev', 'lo']);
+  const job = (over: Partial<NetnsJob> = {}): NetnsJob => ({
+    modules: ['address', 'route'],
+    root: newRoot(),
+    noIpJson: true,
+    tasks: [
+      task('address', { address: '172.25.7.200/32', device: 'lo:0' }),
+      task('address', { address: '172.25.7.100/24', device: 'eth0:0' }),
+      task('route', { destination: '172.25.7.200', device: 'lo' }),
+      task('route', { destination: 'default', gateway: '172.25.7.2' }),
+    ],
+    ...over,
+  });
+  const check = await runInNetns(netns, 'text', job({ check: true, diff: true }));
+  t.deepEqual(statuses(check), ['changed', 'changed', 'changed', 'changed'], JSON.stringify(check.filter((r) => r.status === 'failed')));
+  t.is(check[0].diff?.before, 'lo: up\n  inet 127.0.0.1/8\n  inet 172.25.7.200/24\n');
+  t.deepEqual(statuses(await runInNetns(netns, 'text', job())), ['changed', 'changed', 'changed', 'changed']);
+  t.deepEqual(await inet('text', 'lo'), { up: true, addrs: ['127.0.0.1/8 lo -', '172.25.7.200/32 lo:0 -'] });
+  t.deepEqual((await inet('text', 'eth0')).addrs, ['172.25.7.3/24 eth0 -', '172.25.7.100/24 eth0:0 172.25.7.255']);
+  t.deepEqual((await mainRoutes('text')).sort(), ['172.25.7.0/24 dev eth0', '172.25.7.200 dev lo', 'default via 172.25.7.2 dev eth0']);
+  t.deepEqual(statuses(await runInNetns(netns, 'text', job())), ['ok', 'ok', 'ok', 'ok']);
+  t.deepEqual(statuses(await runInNetns(netns, 'text', job({ noIpJson: false }))), ['ok', 'ok', 'ok', 'ok'], 'the JSON path sees the same state');
+});
+
 test('gateway: RHEL 6 style (sysconfig/network) and RHEL 8 style (ifcfg-eth0), live route, drift', async (t) => {
   await host('gw');
   await netns.run('gw', ['ip', 'link', 'set', 'lo', 'up']);
