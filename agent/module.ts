@@ -21,6 +21,18 @@ export class RunCache {
   invalidate(...keys: string[]): void {
     for (const k of keys) this.entries.delete(k);
   }
+
+  private readonly promises = new Set<string>();
+  /**
+   * Check mode: what an earlier task of this run would have created (`link:tunl0`), so later
+   * tasks that need it report their own change instead of failing on its absence.
+   */
+  promise(names: readonly string[]): void {
+    for (const n of names) this.promises.add(n);
+  }
+  promised(name: string): boolean {
+    return this.promises.has(name);
+  }
 }
 
 export interface ModuleContext {
@@ -65,6 +77,8 @@ export interface TaskModule<A, S, C> {
    * this out.
    */
   owns?(args: A): Owned | undefined;
+  /** Kernel objects a changed task of this kind creates (`link:tunl0`); see RunCache.promise. */
+  creates?(args: A): string[];
 }
 
 export interface Owned {

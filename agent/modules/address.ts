@@ -146,6 +146,8 @@ interface Addr {
 interface Observed {
   dev: string;
   exists: boolean;
+  /** Check mode: the device is missing, but an earlier task of the run would create it. */
+  promised?: boolean;
   up: boolean;
   addrs: Addr[];
 }
@@ -178,17 +180,18 @@ export default defineModule<Args, Observed, Change>({
   summary: 'an IPv4 address with prefix (and alias label) on a device, e.g. a VIP on lo:0 or tunl0',
   schema,
   async read(args, ctx) {
-    return observe(await readLinks(ctx), args.dev);
+    const cur = observe(await readLinks(ctx), args.dev);
+    return cur.exists ? cur : { ...cur, promised: ctx.cache.promised(`link:${args.dev}`) };
   },
   plan(args, cur) {
-    const before = cur.exists ? show(cur.dev, cur.up, cur.addrs) : `${cur.dev}: (no such device)\n`;
+    const before = cur.exists ? show(cur.dev, cur.up, cur.addrs) : `${cur.dev}: (no such device${cur.promised ? ' yet: an earlier task creates it' : ''})\n`;
     const mine = cur.addrs.filter((a) => a.local === args.ip);
     if (args.state === 'absent') {
       if (!mine.length) return { changes: [], before, after: before };
       const changes: Change[] = mine.map((a) => ({ kind: 'del', ip: a.local, prefix: a.prefixlen }));
       return { changes, before, after: show(cur.dev, cur.up, cur.addrs.filter((a) => !mine.includes(a))), msg: flushNote(cur, mine) };
     }
-    if (!cur.exists) throw new Error(`device ${args.dev} does not exist (create it first: tunnel module, or load its driver)`);
+    if (!cur.exists && !cur.promised) throw new Error(`device ${args.dev} does not exist (create it first: tunnel module, or load its driver)`);
     const keep = mine.find((a) => a.prefixlen === args.prefix && (args.label === undefined || a.label === args.label));
     const stale = mine.filter((a) => a !== keep);
     const changes: Change[] = stale.map((a) => ({ kind: 'del', ip: a.local, prefix: a.prefixlen }));

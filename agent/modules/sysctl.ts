@@ -23,6 +23,8 @@ interface Observed {
   runtime: string | null;
   persisted: string | null;
   fileText: string | null;
+  /** Check mode: a per-device key of a device an earlier task of the run would create. */
+  pendingDevice?: string;
 }
 type Change = { kind: 'runtime'; value: string } | { kind: 'persist'; text: string };
 
@@ -76,7 +78,9 @@ export default defineModule<Args, Observed, Change>({
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
     const fileText = await readText(hostPath(ctx, args.file));
-    return { runtime, persisted: persistedValue(fileText, args.name), fileText };
+    const dev = runtime === null ? procPath(args.name).match(/^\/proc\/sys\/net\/ipv[46]\/(?:conf|neigh)\/([^/]+)\//)?.[1] : undefined;
+    const pendingDevice = dev && ctx.cache.promised(`link:${dev}`) ? dev : undefined;
+    return { runtime, persisted: persistedValue(fileText, args.name), fileText, ...(pendingDevice ? { pendingDevice } : {}) };
   },
   plan(args, cur) {
     const want = normalize(args.value);
@@ -87,6 +91,11 @@ export default defineModule<Args, Observed, Change>({
     if (args.state === 'absent') {
       if (cur.persisted !== null) changes.push({ kind: 'persist', text: removeLines(cur.fileText, isKeyLine(args.name)) });
       return { changes, before, after: show(cur.runtime, null) };
+    }
+    if (cur.runtime === null && cur.pendingDevice) {
+      changes.push({ kind: 'runtime', value: want });
+      if (args.persist && cur.persisted !== want) changes.push({ kind: 'persist', text: setLine(cur.fileText, isKeyLine(args.name), `${args.name} = ${want}`) });
+      return { changes, before: show(`(${cur.pendingDevice} not created yet)`, cur.persisted), after: show(want, args.persist ? want : cur.persisted) };
     }
     if (cur.runtime === null) {
       throw new Error(

@@ -100,6 +100,9 @@ export default defineModule<Args, TunnelState, Change>({
     if (!cur.up) changes.push({ kind: 'up' });
     return { changes, before, after: show({ ...cur, ...want }) };
   },
+  creates(args) {
+    return args.state === 'present' ? [`link:${args.name}`] : [];
+  },
   owns(args) {
     return args.state === 'absent' ? undefined : { id: `tunnel:${args.name}`, retire: { name: args.name, state: 'absent' } };
   },

@@ -243,6 +243,11 @@ async function converge(t: import('ava').ExecutionContext, mode: Mode): Promise<
   const l = theLab();
   const { vip, shown } = MODES[mode];
   const inv = ['-i', `inventory/${mode}.yml`, '-i', 'inventory/lab.yml'];
+  // Check mode first: it reports what would change and fails nowhere, even where a device
+  // (tunl0) does not exist yet, and changes nothing.
+  const preview = await ctl(['run', 'playbook', 'site.yml', ...inv, '--check']);
+  t.is(preview.code, 0, `${mode} --check before the first run: ${preview.stdout}${preview.stderr}`);
+  t.regex(preview.stdout, /^server3\s+: ok=\d+\s+changed=[1-9]/m);
   const run = await ctl(['run', 'playbook', 'site.yml', ...inv]);
   t.is(run.code, 0, `${mode}: ${run.stdout}${run.stderr}`);
 
