@@ -69,6 +69,7 @@ export function runRoutes(app: FastifyInstance, { store, runs, planEnv }: RunRou
     if (!run) throw new CtlError('CTL_ERR_RUN_NOT_FOUND', `no run '${req.params.id}'`, { field: 'id' });
     const stream = new Readable({ read() {} });
     const send = (e: RunEvent | { type: 'recap'; recap: ReturnType<typeof recap> }) => stream.push(JSON.stringify(e) + '\n');
+    // Ends the stream with whatever was not sent yet, then the run and its recap.
     const finish = () => {
       replay();
       send({ type: 'end', run });
@@ -89,10 +90,8 @@ export function runRoutes(app: FastifyInstance, { store, runs, planEnv }: RunRou
       }
     };
     const em = runs.events(run.id);
-    if (!em) {
-      replay();
-      finish();
-    } else {
+    if (!em) finish();
+    else {
       const onEvent = (e: RunEvent) => {
         if (e.type === 'end') {
           em.off('event', onEvent);
