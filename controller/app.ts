@@ -18,6 +18,8 @@ export interface ControllerOptions {
   logger?: boolean;
   /** Drift checks and enforcing runs on a timer; `<projectDir>/schedules.yml` when left out. */
   schedulesFile?: string;
+  /** A host that does not finish a play's tasks within this is given up (default 1 h). */
+  jobTimeoutMs?: number;
 }
 
 export interface Controller {
@@ -33,7 +35,7 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
   const store = await Store.open(opts.dataDir);
   const app = Fastify({ logger: opts.logger ?? false });
   const hub = new AgentHub(app.server, store, opts.token);
-  const runs = new RunManager(store, hub);
+  const runs = new RunManager(store, hub, opts.jobTimeoutMs);
 
   app.addHook('onRequest', async (req) => {
     if (req.url === '/api/health') return;

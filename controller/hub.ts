@@ -114,6 +114,11 @@ export class AgentHub {
     return true;
   }
 
+  /** Stops routing a job's events (it was given up); late results are dropped. */
+  abandon(host: string, runId: string): void {
+    this.conns.get(host)?.jobs.delete(runId);
+  }
+
   agents(): AgentView[] {
     const names = new Set([...Object.keys(this.store.data.agents), ...this.conns.keys()]);
     const now = this.clock();

@@ -59,7 +59,15 @@ export class RunManager {
   private readonly tails = new Map<string, Promise<void>>();
   private readonly emitters = new Map<string, EventEmitter>();
 
-  constructor(private readonly store: Store, private readonly hub: AgentHub) {}
+  /**
+   * @param jobTimeoutMs how long a host may take for one play's task list before it is given up
+   *   as unreachable (an agent that hangs must not hold its host's lock forever)
+   */
+  constructor(
+    private readonly store: Store,
+    private readonly hub: AgentHub,
+    private readonly jobTimeoutMs = 3_600_000,
+  ) {}
 
   start(spec: RunSpec): RunRecord {
     const run: RunRecord = {
@@ -143,6 +151,7 @@ export class RunManager {
 
   private runJob(run: RunRecord, host: string, tasks: RenderedTask[], base: number, em: EventEmitter): Promise<void> {
     const h = run.hosts[host];
+    const jobId = `${run.id}.${base}`;
     const setStatus = (status: HostRun['status'], error?: string) => {
       h.status = status;
       if (error) h.error = error;
@@ -150,8 +159,13 @@ export class RunManager {
       em.emit('event', { type: 'host', host, status, ...(error ? { error } : {}) } satisfies RunEvent);
     };
     return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
       const sent = this.hub.dispatch(
-        { runId: `${run.id}.${base}`, host, tasks, check: run.check, diff: run.diff },
+        { runId: jobId, host, tasks, check: run.check, diff: run.diff },
         {
           onResult: (r) => {
             const result = { ...r, index: r.index + base };
@@ -162,18 +176,24 @@ export class RunManager {
           onEnd: (end) => {
             h.ms = (h.ms ?? 0) + end.ms;
             if (end.error) h.error = end.error;
-            resolve();
+            done();
           },
           onLost: (reason) => {
             setStatus('unreachable', reason);
-            resolve();
+            done();
           },
         },
       );
-      if (sent) setStatus('running');
-      else {
+      if (sent) {
+        setStatus('running');
+        timer = setTimeout(() => {
+          this.hub.abandon(host, jobId);
+          setStatus('unreachable', `no answer within ${Math.round(this.jobTimeoutMs / 1000)} s`);
+          done();
+        }, this.jobTimeoutMs);
+      } else {
         setStatus('unreachable', 'no agent connected');
-        resolve();
+        done();
       }
     });
   }
