@@ -18,25 +18,31 @@ const NETWORK = 'NETWORKING=yes\nHOSTNAME=server3\n';
 const IFCFG = 'DEVICE=eth0\nBOOTPROTO=static\nIPADDR=172.25.7.3\nPREFIX=24\nONBOOT=yes\n';
 
 /** A temp --root holding the given files, and a context whose `ip` answers from a route fixture. */
-async function host(t: { teardown: (fn: () => void) => void }, scene: string, files: Record<string, string>, hostFacts = RHEL6) {
+async function host(t: { teardown: (fn: () => void) => void }, scene: string, files: Record<string, string>, hostFacts = RHEL6, answers: Record<string, object> = {}) {
   const { root, cleanup } = tempRoot();
   t.teardown(cleanup);
   for (const [p, text] of Object.entries(files)) {
     await fs.mkdir(path.join(root, path.dirname(p)), { recursive: true });
     await fs.writeFile(path.join(root, p), text);
   }
-  const exec = fakeExec({ 'ip -4 -j route show table all type unicast': { stdout: dump(scene) } });
+  const exec = fakeExec({ 'ip -4 -j route show table all type unicast': { stdout: dump(scene) }, ...answers });
   return { root, exec, ctx: ctxFor(root, { exec, facts: { ...hostFacts, root } }) };
 }
 
-test('gatewayStyle: RHEL 6 and SysV use sysconfig/network, RHEL 7+ ifcfg, an override wins', (t) => {
+test('gatewayStyle: RHEL 6 and SysV use sysconfig/network, RHEL 7/8 ifcfg, RHEL 9 with systemd nmcli, an override wins', (t) => {
   t.is(gatewayStyle(RHEL6), 'network');
   t.is(gatewayStyle(facts({ os: { ...facts().os, major: 6 } })), 'network');
+  t.is(gatewayStyle(facts({ os: { ...facts().os, release: '7.9', major: 7 } })), 'ifcfg');
   t.is(gatewayStyle(RHEL8), 'ifcfg');
-  t.is(gatewayStyle(facts()), 'ifcfg');
+  t.is(gatewayStyle(facts()), 'nmcli', 'RHEL 9.4, systemd');
+  t.is(gatewayStyle(facts({ os: { ...facts().os, release: '10.0', major: 10 } })), 'nmcli');
+  t.is(gatewayStyle(facts({ initSystem: 'none' })), 'ifcfg', 'RHEL 9 without systemd (a container)');
+  t.is(gatewayStyle(facts({ initSystem: 'sysv' })), 'network');
   t.is(gatewayStyle(RHEL8, 'network'), 'network');
+  t.is(gatewayStyle(RHEL8, 'nmcli'), 'nmcli');
+  t.is(gatewayStyle(facts(), 'ifcfg'), 'ifcfg');
   t.is(gatewayStyle(DEBIAN, 'ifcfg'), 'ifcfg');
-  t.throws(() => gatewayStyle(DEBIAN), { message: /Debian GNU\/Linux: set style: network or ifcfg/ });
+  t.throws(() => gatewayStyle(DEBIAN), { message: /Debian GNU\/Linux: set style: network, ifcfg or nmcli/ });
 });
 
 test('connectedDevice finds the device of the most specific connected route', (t) => {
@@ -76,10 +82,10 @@ test('RHEL 8: GATEWAY= goes to ifcfg of the device that reaches it', async (t) =
 });
 
 test('ifcfg style refuses to create a profile and needs a device it can tell', async (t) => {
-  const { ctx } = await host(t, 'dr-realserver', {}, RHEL8);
+  const { ctx } = await host(t, 'dr-realserver', {}, RHEL8, { 'nmcli --version': { code: 127, stderr: 'nmcli: command not found' } });
   const a = args({ address: '172.25.7.2' });
   t.throws(() => gateway.plan(a, { ...{ style: 'ifcfg' as const, path: '/etc/sysconfig/network-scripts/ifcfg-eth0' }, file: { text: null }, routes: [] }, ctx), {
-    message: /ifcfg-eth0 does not exist \(NetworkManager keyfile profiles/,
+    message: /ifcfg-eth0 does not exist \(is the profile a NetworkManager keyfile\?\): create the ifcfg profile or set style: nmcli or network/,
   });
   const far = args({ address: '10.0.0.1' });
   t.throws(() => gateway.plan(far, { style: 'ifcfg', file: { text: null }, routes: [] }, ctx), { message: /no connected route reaches gateway 10\.0\.0\.1.*set device/ });
@@ -125,6 +131,7 @@ test('schema: bad arguments are refused with the field named', (t) => {
   t.regex(invalid({ address: '172.25.7.2', device: 'eth0;reboot' }), /device: /);
   t.regex(invalid({ address: '172.25.7.2', device: '..' }), /device: must not be \. or \.\./);
   t.regex(invalid({ address: '172.25.7.2', style: 'keyfile' }), /style: /);
+  t.is(invalid({ address: '172.25.7.2', style: 'nmcli' }), '');
   t.regex(invalid({ address: '172.25.7.2', gw: '1.1.1.1' }), /Unrecognized key.*gw/);
   t.is(invalid({ address: '172.25.7.2' }), '');
 });
