@@ -118,7 +118,7 @@ export async function labCommand(argv: string[]): Promise<number> {
       case '--help':
       case 'help':
         console.log(USAGE);
-        return sub === undefined ? 2 : 0;
+        return sub === undefined ? 5 : 0;
       default:
         throw new CtlError('CTL_ERR_USAGE', `lab: unknown command ${sub}`);
     }
@@ -126,7 +126,7 @@ export async function labCommand(argv: string[]): Promise<number> {
     if (!isCtlError(e)) throw e;
     if (e instanceof LabError && e.details) console.error(e.details);
     if (e.code === 'CTL_ERR_USAGE') console.error(USAGE);
-    console.error(`ctl: ${e.code}: ${e.oneLine()}`);
-    return e.exitCode;
+    // The one-line error itself is printed by ctl's own handler, as for every command.
+    throw e;
   }
 }
