@@ -57,7 +57,8 @@ let queue: Promise<void> = Promise.resolve();
 
 socket.on('connect', async () => {
   log(`connected to ${values.controller}`);
-  facts ??= await gatherFacts(name, root);
+  // Fresh facts at every (re)connect: addresses and packages may have changed meanwhile.
+  facts = await gatherFacts(name, root);
   socket.emit('facts', facts);
   socket.emit('heartbeat', health(busy));
 });
