@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { exec } from '../common/exec.js';
 import { CtlError } from '../common/errors.js';
 import type { LabPaths } from './paths.js';
-import { isOurProcess, readPid, sleep, stopProcess } from './procs.js';
+import { isAlive, isOurProcess, readPid, sleep, stopProcess } from './procs.js';
 import { lastLine } from './packages.js';
 import { controllerUrl } from './state.js';
 
@@ -71,7 +71,10 @@ export async function startController(p: LabPaths, port: number, token: string):
       if (pid) await stopProcess(pid, controllerMarks(p), 5000);
       throw new CtlError('CTL_ERR_LAB', `127.0.0.1:${port} answers HTTP ${probe.status} to the lab's token: another service owns the port; use --port`);
     }
-    if (!pid || !isOurProcess(pid, controllerMarks(p)) || Date.now() > until) {
+    // start-stop-daemon --background writes the pid file from its child, before that child
+    // execs node and possibly after the parent returned: a missing pid file, or a live process
+    // not yet showing our command line, is a wait. Only a dead process or the deadline fail.
+    if ((pid && !isAlive(pid)) || Date.now() > until) {
       if (pid) await stopProcess(pid, controllerMarks(p), 5000);
       throw new CtlError('CTL_ERR_LAB', `the controller did not come up on 127.0.0.1:${port}: ${controllerLogTail(p)}`);
     }

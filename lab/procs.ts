@@ -9,18 +9,21 @@ export function cmdline(pid: number): string {
   }
 }
 
-/** True when `pid` is alive and its command line contains every one of `marks`. */
-export function isOurProcess(pid: number | null | undefined, marks: readonly string[]): boolean {
+/** True when `pid` exists and is not a zombie. */
+export function isAlive(pid: number | null | undefined): boolean {
   if (!pid || pid <= 1) return false;
-  const c = cmdline(pid);
-  if (!c) return false;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    if (/\) Z /.test(stat)) return false;
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }
-  return marks.every((m) => c.includes(m));
+}
+
+/** True when `pid` is alive and its command line contains every one of `marks`. */
+export function isOurProcess(pid: number | null | undefined, marks: readonly string[]): boolean {
+  if (!isAlive(pid)) return false;
+  const c = cmdline(pid!);
+  return !!c && marks.every((m) => c.includes(m));
 }
 
 export function readPid(file: string): number | undefined {
