@@ -6,6 +6,7 @@ import { exec, type Exec } from '../common/exec.js';
 import type { HostFacts, Health, InitSystem, InterfaceFact, OsFamily, PackageManager } from '../common/protocol.js';
 import { isJsonArray } from './iproute.js';
 import { parseAddrText, parseLinkText } from './iproute-text.js';
+import { prefixToNetmask } from '../common/ipv4.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -55,11 +56,6 @@ interface IpAddrJson {
   addr_info?: { family: string; local: string; prefixlen: number }[];
 }
 
-function netmask(prefix: number): string {
-  const m = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  return [24, 16, 8, 0].map((s) => (m >>> s) & 255).join('.');
-}
-
 /**
  * Interfaces and IPv4 addresses from one `ip -j addr show`, or from `ip -o link show` and
  * `ip -o addr show` where iproute2 has no JSON (RHEL 6, RHEL 7). (systeminformation's
@@ -72,7 +68,7 @@ export async function interfaceFacts(run: Exec): Promise<InterfaceFact[]> {
   return links.flatMap((l) => {
     const v4 = (l.addr_info ?? []).filter((a) => a.family === 'inet');
     const base = { name: l.ifname, mac: l.address ?? '', operstate: (l.operstate ?? 'unknown').toLowerCase() };
-    return v4.length ? v4.map((a) => ({ ...base, ip4: a.local, ip4subnet: netmask(a.prefixlen) })) : [{ ...base, ip4: '', ip4subnet: '' }];
+    return v4.length ? v4.map((a) => ({ ...base, ip4: a.local, ip4subnet: prefixToNetmask(a.prefixlen) })) : [{ ...base, ip4: '', ip4subnet: '' }];
   });
 }
 

@@ -77,8 +77,3 @@ export const netmask4 = z
     message: 'must be a netmask like 255.255.255.0 (ones, then zeros)',
   });
 
-/** `24` -> `255.255.255.0`. */
-export function prefixToNetmask(p: number): string {
-  const bits = '1'.repeat(p).padEnd(32, '0');
-  return [0, 8, 16, 24].map((i) => parseInt(bits.slice(i, i + 8), 2)).join('.');
-}

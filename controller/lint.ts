@@ -1,5 +1,6 @@
 import type { HostFacts, RenderedTask } from '../common/protocol.js';
 import type { PlannedRun } from './plan-run.js';
+import { inSubnet, netmaskToPrefix } from '../common/ipv4.js';
 
 export interface LintIssue {
   host: string;
@@ -17,19 +18,9 @@ interface Service {
 
 const MODE_ROLE = /^lvs-realserver-(nat|tun|dr)$/;
 
-function ip2int(ip: string): number {
-  return ip.split('.').reduce((n, o) => (n << 8) + Number(o), 0) >>> 0;
-}
-
 function maskBits(netmask: string | undefined, fallback: number): number {
   if (!netmask) return fallback;
-  if (/^\d+$/.test(netmask)) return Number(netmask);
-  return ip2int(netmask).toString(2).replace(/0+$/, '').length;
-}
-
-function sameSubnet(a: string, b: string, bits: number): boolean {
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return (ip2int(a) & mask) === (ip2int(b) & mask);
+  return /^\d+$/.test(netmask) ? Number(netmask) : netmaskToPrefix(netmask);
 }
 
 /**
@@ -84,7 +75,7 @@ export function lintCluster(planned: PlannedRun, facts: (host: string) => HostFa
       if (r.forwarding === 'dr') {
         const dirIf = facts(s.director)?.interfaces.find((i) => i.ip4 === directorAddr);
         const bits = maskBits(dirIf?.ip4subnet, Number(varOf(s.director, 'lvs_network_prefix') ?? 24));
-        if (!sameSubnet(directorAddr, r.address, bits)) {
+        if (!inSubnet(directorAddr, bits, r.address)) {
           issues.push({ host: rsHost, field: 'ansible_host', message: `DR real server ${r.address} is not on the director's segment ${directorAddr}/${bits}` });
         }
       }

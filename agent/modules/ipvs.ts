@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineModule, hostPath, type ModuleContext } from '../module.js';
-import { absPath, ipv4, netmask4, port, prefixToNetmask } from '../validate.js';
+import { absPath, ipv4, netmask4, port } from '../validate.js';
+import { prefixToNetmask } from '../../common/ipv4.js';
 import { readText, writeAtomic } from '../fsutil.js';
 import { parseList } from '../ipvs/parse-list.js';
 import { parseSave } from '../ipvs/parse-save.js';

@@ -4,6 +4,7 @@ import { readIpTable } from '../iproute.js';
 import { parseRouteText, type TextRoute } from '../iproute-text.js';
 import { defineModule, type ModuleContext, type Plan } from '../module.js';
 import { cidr, device, ipv4 } from '../validate.js';
+import { inSubnet, ipToInt } from '../../common/ipv4.js';
 
 const TABLE_IDS: Record<string, string> = { '253': 'default', '254': 'main', '255': 'local' };
 
@@ -88,21 +89,16 @@ function canonicalTable(t: string | number): string {
   return TABLE_IDS[String(t)] ?? String(t);
 }
 
-function toInt(ip: string): number {
-  return ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
-}
-
 function hostBitsClear(dst: string): boolean {
   const [ip, len] = dst.split('/');
-  return toInt(ip) % 2 ** (32 - Number(len)) === 0;
+  return ipToInt(ip) % 2 ** (32 - Number(len)) === 0;
 }
 
 /** True when `ip` lies inside `dst` (a canonical destination). */
 export function covers(dst: string, ip: string): boolean {
   if (dst === 'default') return true;
   const [net, len] = dst.split('/');
-  const size = 2 ** (32 - Number(len));
-  return Math.floor(toInt(ip) / size) === Math.floor(toInt(net) / size);
+  return inSubnet(net, Number(len), ip);
 }
 
 /**
