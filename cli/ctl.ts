@@ -71,6 +71,12 @@ function out(s: string): void {
   process.stdout.write(s + '\n');
 }
 
+function printRecap(recap: Record<string, Recap>): void {
+  out('');
+  out(banner('RECAP'));
+  for (const l of recapLines(recap)) out(l);
+}
+
 function runBody(kind: 'role' | 'playbook', target: string, flags: Flags) {
   const hosts = (flags.hosts ?? flags.limit) as string | undefined;
   return {
@@ -134,9 +140,7 @@ async function runCommand(kind: 'role' | 'playbook', target: string | undefined,
     else if (ev.type === 'recap') recap = ev.recap;
   });
   Object.assign(recapOut, recap);
-  out('');
-  out(banner('RECAP'));
-  for (const l of recapLines(recap)) out(l);
+  printRecap(recap);
   const totals = Object.values(recap);
   if (totals.some((r) => r.failed > 0)) return EXIT.hostFailed;
   if (totals.some((r) => r.unreachable > 0)) return EXIT.hostUnreachable;
@@ -166,9 +170,7 @@ async function runsCommand(args: string[], flags: Flags): Promise<number> {
       for (const r of h.results) out(taskLine(host, r, run.diff));
       if (h.status === 'unreachable') out(unreachableLine(host, h.error ?? 'unreachable'));
     }
-    out('');
-    out(banner('RECAP'));
-    for (const l of recapLines(run.recap)) out(l);
+    printRecap(run.recap);
     return 0;
   }
   if (args[0]) throw new CtlError('CTL_ERR_USAGE', `unknown runs subcommand '${args[0]}'`);

@@ -1,3 +1,4 @@
+import { CtlError } from '../common/errors.js';
 import type { HostFacts, RenderedTask } from '../common/protocol.js';
 import type { PlannedRun } from './plan-run.js';
 import { inSubnet, netmaskToPrefix } from '../common/ipv4.js';
@@ -109,4 +110,12 @@ export function lintCluster(planned: PlannedRun, facts: (host: string) => HostFa
 
 export function lintLine(i: LintIssue): string {
   return `${i.host}: ${i.field}: ${i.message}`;
+}
+
+/** Refuses a planned run that fails the cluster check, naming the first problem. */
+export function assertClusterWorks(planned: PlannedRun, facts: (host: string) => HostFacts | undefined): void {
+  const issues = lintCluster(planned, facts);
+  if (!issues.length) return;
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more: ctl lint shows all)` : '';
+  throw new CtlError('CTL_ERR_CLUSTER_LINT', `cluster check refused the run: ${lintLine(issues[0])}${more}`);
 }

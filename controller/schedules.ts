@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import cron, { type ScheduledTask } from 'node-cron';
 import { CtlError } from '../common/errors.js';
-import { lintCluster, lintLine } from './lint.js';
+import { assertClusterWorks } from './lint.js';
 import { planRun, type PlanEnv } from './plan-run.js';
 import type { RunManager } from './run-manager.js';
 import { readYaml, seqItems } from './yaml-file.js';
@@ -67,8 +67,7 @@ export class Scheduler {
   async fire(state: ScheduleState): Promise<string | null> {
     try {
       const planned = await planRun({ kind: 'playbook', playbook: state.playbook, inventory: state.inventory, hosts: state.hosts, check: state.check, diff: true }, this.env);
-      const issues = lintCluster(planned, this.env.facts);
-      if (issues.length) throw new CtlError('CTL_ERR_CLUSTER_LINT', lintLine(issues[0]));
+      assertClusterWorks(planned, this.env.facts);
       planned.spec.kind = state.check ? 'drift' : 'playbook';
       planned.spec.title = `schedule ${state.name}: ${planned.spec.title}${state.check ? ' (drift check)' : ''}`;
       const run = this.runs.start(planned.spec);

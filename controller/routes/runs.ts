@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { CtlError } from '../../common/errors.js';
 import { planRun, type PlanEnv, type RunRequest } from '../plan-run.js';
 import { recap, type RunEvent, type RunManager } from '../run-manager.js';
-import { lintCluster, lintLine } from '../lint.js';
+import { assertClusterWorks, lintCluster } from '../lint.js';
 import type { Store } from '../store.js';
 
 const runRequestSchema = {
@@ -50,11 +50,7 @@ export function runRoutes(app: FastifyInstance, { store, runs, planEnv }: RunRou
 
   app.post<{ Body: RunRequest }>('/api/runs', { schema: { body: runRequestSchema } }, async (req, reply) => {
     const planned = await planRun(req.body, planEnv);
-    const issues = lintCluster(planned, planEnv.facts);
-    if (issues.length) {
-      const more = issues.length > 1 ? ` (and ${issues.length - 1} more: ctl lint shows all)` : '';
-      throw new CtlError('CTL_ERR_CLUSTER_LINT', `cluster check refused the run: ${lintLine(issues[0])}${more}`);
-    }
+    assertClusterWorks(planned, planEnv.facts);
     const run = runs.start(planned.spec);
     reply.code(201);
     return { id: run.id, title: run.title, hosts: Object.keys(run.hosts) };
