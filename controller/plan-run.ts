@@ -91,7 +91,7 @@ export async function planRun(req: RunRequest, env: PlanEnv): Promise<PlannedRun
       const facts = env.facts(host);
       rendered[host] = [];
       if (!facts && !env.online(host) && !env.renderOffline) continue;
-      const inventoryVars = { address: inventory.hosts.get(host)!.address, ...hostVars(inventory, host), ...play.vars, ...(req.extraVars ?? {}) };
+      const inventoryVars = { ...hostvars[host], ...play.vars, ...(req.extraVars ?? {}) };
       for (const roleName of play.roles.map((r) => roleNameFor(r, inventoryVars, play))) {
         if (!roles.has(roleName)) roles.set(roleName, await loadRole(rolesDir, roleName));
         const role = roles.get(roleName)!;
