@@ -4,7 +4,7 @@ import type { HostFacts, RenderedTask } from '../common/protocol.js';
 import { hostVars, loadInventory, selectHosts, type Inventory } from './inventory/index.js';
 import { mergeInventories } from './inventory/merge.js';
 import { loadPlaybook, type Play } from './playbook.js';
-import { loadRole, renderRole, type Role } from './roles.js';
+import { loadRole, renderRole, type PlannedTask, type Role } from './roles.js';
 import type { RunSpec } from './run-manager.js';
 import type { LedgerEntry } from './store.js';
 import { renderString, type Vars } from './template.js';
@@ -37,6 +37,10 @@ export interface PlannedRun {
   inventory: Inventory;
   /** Per host, the variables its tasks were rendered with (for the cluster check). */
   vars: Record<string, Vars>;
+  /** Per host, what its roles declared, with the arguments as the modules parsed them. */
+  tasks: Record<string, PlannedTask[]>;
+  /** Per host, the roles applied there, with what each says it is (`meta.yml: cluster`). */
+  roles: Record<string, Pick<Role, 'name' | 'cluster'>[]>;
 }
 
 /** Role names in a play may be templates of inventory vars: `lvs-realserver-{{ lvs_mode }}`. */
@@ -77,6 +81,8 @@ export async function planRun(req: RunRequest, env: PlanEnv): Promise<PlannedRun
   const rolesDir = path.join(env.projectDir, 'roles');
   const spec: RunSpec = { title, kind: req.kind, check: !!req.check, diff: !!req.diff, plays: [] };
   const used: Record<string, Vars> = {};
+  const tasks: PlannedRun['tasks'] = {};
+  const applied: PlannedRun['roles'] = {};
 
   const hostvars = Object.fromEntries([...inventory.hosts.values()].map((h) => [h.name, { address: h.address, ...hostVars(inventory, h.name) }]));
   /** host -> slot -> what the roles of that slot declare in this run. */
@@ -98,6 +104,8 @@ export async function planRun(req: RunRequest, env: PlanEnv): Promise<PlannedRun
         const vars: Vars = { ...role.defaults, ...inventoryVars, hostvars, facts: facts ?? {} };
         used[host] = { ...used[host], ...vars };
         const planned = renderRole(role, vars);
+        (tasks[host] ??= []).push(...planned);
+        (applied[host] ??= []).push(role);
         if (role.slot) {
           const mine = ((declared[host] ??= {})[role.slot] ??= []);
           (firstAt[host] ??= {})[role.slot] ??= [spec.plays.length, rendered[host].length];
@@ -124,5 +132,5 @@ export async function planRun(req: RunRequest, env: PlanEnv): Promise<PlannedRun
   }
   spec.ledger = declared;
   if (!spec.plays.length) throw new CtlError('CTL_ERR_PATTERN', 'no play matched any host', { field: 'hosts' });
-  return { spec, inventory, vars: used };
+  return { spec, inventory, vars: used, tasks, roles: applied };
 }

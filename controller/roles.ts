@@ -8,6 +8,9 @@ import { describeIssues } from '../agent/validate.js';
 import type { Owned } from '../agent/module.js';
 import { evalCondition, OMIT, renderValue, resolveVars, TemplateError, type Vars } from './template.js';
 import { keyLine, readYaml, seqItems } from './yaml-file.js';
+import { loadMeta, type ClusterRole } from './role-meta.js';
+// The filters this project's roles use (lvs_realservers): every role is rendered through here.
+import './lvs-filters.js';
 
 const TASK_KEYS = new Set(['name', 'when', 'loop', 'loop_var', 'tags']);
 
@@ -33,32 +36,21 @@ export interface Role {
    * of them put on a host and the one applied now does not declare is retired.
    */
   slot?: string;
+  /** What the role is in an LVS cluster (`meta.yml: cluster`), read by the cluster check. */
+  cluster?: ClusterRole;
 }
 
 export interface PlannedTask {
   task: RenderedTask;
+  /**
+   * The arguments as the module's schema parsed them (its defaults filled in), for readers on
+   * the controller such as the cluster check; undefined for a skipped task. Never sent.
+   */
+  parsed?: unknown;
   owned?: Owned;
 }
 
 const NAME = /^[a-z0-9][a-z0-9_-]*$/;
-
-interface Meta {
-  slot?: string;
-  base?: string;
-}
-
-async function loadMeta(dir: string): Promise<Meta> {
-  const file = path.join(dir, 'meta.yml');
-  if (!existsSync(file)) return {};
-  const m = await readYaml(file, 'CTL_ERR_ROLE_PARSE');
-  const meta = (m.value ?? {}) as Record<string, unknown>;
-  if (typeof meta !== 'object' || Array.isArray(meta)) throw new CtlError('CTL_ERR_ROLE_PARSE', 'meta.yml must be a mapping', { file, line: 1 });
-  for (const [k, v] of Object.entries(meta)) {
-    if (k !== 'slot' && k !== 'base') throw new CtlError('CTL_ERR_ROLE_PARSE', `unknown key '${k}' (known: slot, base)`, { file, field: k });
-    if (typeof v !== 'string' || !NAME.test(v)) throw new CtlError('CTL_ERR_ROLE_PARSE', 'must be a role or slot name', { file, field: k });
-  }
-  return meta as Meta;
-}
 
 export async function loadRole(rolesDir: string, name: string, seen: string[] = []): Promise<Role> {
   if (seen.includes(name)) throw new CtlError('CTL_ERR_ROLE_PARSE', `role '${name}' is its own base: ${[...seen, name].join(' > ')}`, { field: 'base' });
@@ -81,9 +73,11 @@ export async function loadRole(rolesDir: string, name: string, seen: string[] = 
   if (meta.base) {
     // A role built on another runs the base role's tasks with its own defaults layered on top.
     const base = await loadRole(rolesDir, meta.base, [...seen, name]);
-    return { name, dir, defaults: { ...base.defaults, ...defaults }, tasks: base.tasks, ...((meta.slot ?? base.slot) ? { slot: meta.slot ?? base.slot } : {}) };
+    const slot = meta.slot ?? base.slot;
+    const cluster = meta.cluster ?? base.cluster;
+    return { name, dir, defaults: { ...base.defaults, ...defaults }, tasks: base.tasks, ...(slot ? { slot } : {}), ...(cluster ? { cluster } : {}) };
   }
-  const slot = meta.slot;
+  const { slot, cluster } = meta;
   const y = await readYaml(tasksFile, 'CTL_ERR_ROLE_PARSE');
   if (!Array.isArray(y.value)) throw new CtlError('CTL_ERR_ROLE_PARSE', 'tasks.yml must be a list of tasks', { file: tasksFile, line: 1 });
   const tasks = seqItems(y).map(({ value, line, node }, i): RoleTask => {
@@ -118,7 +112,7 @@ export async function loadRole(rolesDir: string, name: string, seen: string[] = 
       node,
     };
   });
-  return { name, dir, defaults, tasks, ...(slot ? { slot } : {}) };
+  return { name, dir, defaults, tasks, ...(slot ? { slot } : {}), ...(cluster ? { cluster } : {}) };
 }
 
 /**
@@ -157,7 +151,7 @@ export function renderRole(role: Role, vars: Vars): PlannedTask[] {
         throw new CtlError('CTL_ERR_TASK_ARGS', `task '${name}': ${describeIssues(parsed.error)}`, where(task.module));
       }
       const owned = module.owns?.(parsed.data);
-      out.push({ task: { name, module: task.module, args, role: role.name }, ...(owned ? { owned } : {}) });
+      out.push({ task: { name, module: task.module, args, role: role.name }, parsed: parsed.data, ...(owned ? { owned } : {}) });
     }
   }
   return out;

@@ -239,3 +239,19 @@ function flushNote(cur: Observed, deleted: Addr[]): string | undefined {
     .map((a) => `${a.local}/${a.prefixlen}`)
     .join(', ')}`;
 }
+
+/** An address a task puts in place: the device without its alias label, as the kernel names it. */
+export interface PlacedAddress {
+  device: string;
+  label?: string;
+  address: string;
+  prefix: number;
+}
+
+/** What an address task puts on the host (nothing for `state: absent`), defaults filled in. */
+export function placedAddresses(args: Args): PlacedAddress[] {
+  if (args.state !== 'present') return [];
+  return [{ device: args.dev, ...(args.label !== undefined ? { label: args.label } : {}), address: args.ip, prefix: args.prefix }];
+}
+
+export type AddressArgs = Args;

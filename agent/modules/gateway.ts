@@ -143,3 +143,11 @@ export default defineModule<Args, Observed, Change>({
     }
   },
 });
+
+/** The default gateway a task puts in place, undefined when it removes one. */
+export function placedGateway(args: Args): { address: string; device?: string } | undefined {
+  if (args.state !== 'present') return undefined;
+  return { address: args.address, ...(args.device !== undefined ? { device: args.device } : {}) };
+}
+
+export type GatewayArgs = Args;

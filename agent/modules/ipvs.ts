@@ -219,3 +219,29 @@ export default defineModule<Args, Observed, Change>({
     if (args.save && changes.some((c) => c.kind === 'save')) await writeAtomic(hostPath(ctx, args.save.path), await readRules(ctx));
   },
 });
+
+/** A virtual service as a task declares it, for readers outside the agent (the cluster check). */
+export interface DeclaredService {
+  /** `tcp:172.25.7.200:80`, `fwm:1`: the same key the reconciler uses. */
+  key: string;
+  protocol: VirtualService['protocol'];
+  address?: string;
+  port?: number;
+  realServers: { address: string; port: number; forwarding: VirtualService['realServers'][number]['forwarding'] }[];
+}
+
+/**
+ * The virtual services an ipvs task declares, with the schema's defaults (protocol, forwarding,
+ * ports) filled in exactly as this module applies them.
+ */
+export function declaredServices(args: Args): DeclaredService[] {
+  return desiredServices(args).map((s) => ({
+    key: serviceKey(s),
+    protocol: s.protocol,
+    ...(s.address !== undefined ? { address: s.address } : {}),
+    ...(s.port !== undefined ? { port: s.port } : {}),
+    realServers: s.realServers.map((r) => ({ address: r.address, port: r.port, forwarding: r.forwarding })),
+  }));
+}
+
+export type IpvsArgs = Args;

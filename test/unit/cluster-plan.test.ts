@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { planRun, type PlanEnv, type RunRequest } from '../../controller/plan-run.js';
 import { lintCluster, lintLine } from '../../controller/lint.js';
+import type { PlannedTask } from '../../controller/roles.js';
 import type { LedgerEntry } from '../../controller/store.js';
+import { MODULES } from '../../agent/modules/index.js';
 import { facts } from '../helpers/fake-ctx.js';
 import { REPO } from '../helpers/procs.js';
 
@@ -20,6 +22,11 @@ function env(ledger: Record<string, Record<string, LedgerEntry[]>> = {}): PlanEn
 }
 
 const site = (mode: string, extra: Partial<RunRequest> = {}): RunRequest => ({ kind: 'playbook', playbook: 'site.yml', inventory: `inventory/${mode}.yml`, ...extra });
+
+/** A task as rendering leaves it: the arguments parsed by the module's own schema beside them. */
+function parsedTask(module: string, args: Record<string, unknown>): PlannedTask {
+  return { task: { name: module, module, args }, parsed: MODULES.get(module)!.schema.parse(args) };
+}
 
 function tasks(p: Awaited<ReturnType<typeof planRun>>, host: string) {
   return p.spec.plays.flatMap((pl) => pl.hosts[host] ?? []);
@@ -96,12 +103,8 @@ test('cluster check: mode that does not match the realserver role, and a DR real
 
 test('cluster check: a VIP used by two services, a VIP that is a host address, a real server outside the inventory', async (t) => {
   const p = await planRun(site('dr'), env());
-  const ipvs = (h: string, address: string, rs: string[]) => ({
-    name: 'vs',
-    module: 'ipvs',
-    args: { services: [{ protocol: 'tcp', address, port: 80, realServers: rs.map((a) => ({ address: a, forwarding: 'nat' })) }] },
-  });
-  p.spec.plays = [{ name: 'x', hosts: { server2: [ipvs('server2', '172.25.7.200', ['172.25.7.3'])], server3: [ipvs('server3', '172.25.7.200', ['172.25.7.4']), ipvs('server3', '172.25.7.4', ['10.1.1.1'])] } }];
+  const ipvs = (h: string, address: string, rs: string[]) => parsedTask('ipvs', { services: [{ protocol: 'tcp', address, port: 80, realServers: rs.map((a) => ({ address: a, forwarding: 'nat' })) }] });
+  p.tasks = { server2: [ipvs('server2', '172.25.7.200', ['172.25.7.3'])], server3: [ipvs('server3', '172.25.7.200', ['172.25.7.4']), ipvs('server3', '172.25.7.4', ['10.1.1.1'])] };
   const lines = lintCluster(p, env().facts).map(lintLine);
   t.true(lines.includes('server3: lvs_vip: VIP tcp:172.25.7.200:80 is used by two services (also on server2, with other real servers)'), lines.join('\n'));
   t.true(lines.includes('server3: lvs_vip: VIP 172.25.7.4 is the address of host server4'), lines.join('\n'));
