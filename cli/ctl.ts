@@ -8,6 +8,7 @@ import type { RunRecord } from '../controller/store.js';
 import { age } from '../controller/routes/health-view.js';
 import { Client, resolveEndpoint, type Endpoint } from './client.js';
 import { parseExtraVars } from './extra-vars.js';
+import { lintCommand } from './lint-command.js';
 import { banner, recapLines, table, taskLine, unreachableLine } from './output.js';
 
 const HELP = `usage:
@@ -88,20 +89,6 @@ function runBody(kind: 'role' | 'playbook', target: string, flags: Flags) {
     check: !!flags.check,
     diff: !!flags.diff,
   };
-}
-
-/** `ctl lint [PLAYBOOK]`: the cluster check alone, every host rendered, nothing pushed. */
-async function lintCommand(target: string | undefined, flags: Flags): Promise<number> {
-  const res = await (await client(flags)).post<{ issues: { host: string; field: string; message: string }[]; hosts: string[]; tasks: number }>(
-    '/api/lint',
-    runBody('playbook', target ?? 'site.yml', flags),
-  );
-  if (flags.json) out(JSON.stringify(res, null, 2));
-  else {
-    for (const i of res.issues) process.stderr.write(`ERROR! ${i.host}: ${i.field}: ${i.message}\n`);
-    out(`${res.issues.length ? 'refused' : 'ok'}: ${res.hosts.length} hosts, ${res.tasks} tasks, ${res.issues.length} problems`);
-  }
-  return res.issues.length ? 4 : 0;
 }
 
 /**
