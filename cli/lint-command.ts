@@ -42,9 +42,9 @@ async function controllerFacts(flags: Flags): Promise<FactsSource> {
     const byName = new Map(agents.filter((a) => a.facts).map((a) => [a.name, a.facts!]));
     return { facts: (h) => byName.get(h) };
   } catch (e) {
-    if (!isCtlError(e)) throw e;
-    if (e.code === 'CTL_ERR_CONTROLLER_UNREACHABLE') return { unavailable: `no controller reachable at ${url}` };
-    return { unavailable: `the controller at ${url}: ${e.message}` };
+    if (isCtlError(e) && e.code === 'CTL_ERR_CONTROLLER_UNREACHABLE') return { unavailable: `no controller reachable at ${url}` };
+    // Whatever else answered (a wrong token, another service on that port), lint goes on.
+    return { unavailable: `no facts from ${url}: ${(e as Error).message}` };
   }
 }
 
