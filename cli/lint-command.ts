@@ -7,7 +7,6 @@ import { parseExtraVars } from './extra-vars.js';
 type Flags = Record<string, string | boolean | string[] | undefined>;
 
 const DEFAULT_INVENTORY = process.env.LVSCTL_INVENTORY ?? 'inventory/lab.yml';
-/** Facts are a bonus for lint: a controller that does not answer quickly is treated as absent. */
 const FACTS_TIMEOUT_MS = 5000;
 
 async function labEndpoint(): Promise<(() => Endpoint | undefined) | undefined> {
@@ -20,7 +19,7 @@ async function labEndpoint(): Promise<(() => Endpoint | undefined) | undefined> 
 
 type FactsSource = { facts: (host: string) => HostFacts | undefined } | { unavailable: string };
 
-/** The agents' facts from the controller, or why there are none (lint goes on without them). */
+/** A controller that hangs counts as unreachable: facts are a bonus for lint. */
 function within<T>(ms: number, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
