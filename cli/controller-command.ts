@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { createLogger, parseLogLevel } from '../common/log.js';
 import { buildController } from '../controller/app.js';
 import { DEFAULT_DATA, DEFAULT_PORT } from './client.js';
 
@@ -10,6 +11,7 @@ export interface ControllerStartFlags {
   listen?: string;
   token?: string;
   project?: string;
+  'log-level'?: string;
 }
 
 /** The token is made once per data folder and kept there (mode 0600) for ctl to find. */
@@ -32,9 +34,10 @@ export async function controllerStart(flags: ControllerStartFlags): Promise<numb
   const port = Number(flags.port ?? DEFAULT_PORT);
   const host = flags.listen ?? '127.0.0.1';
   const projectDir = path.resolve(flags.project ?? process.cwd());
-  const ctl = await buildController({ dataDir, token, projectDir });
+  const logger = createLogger({ level: parseLogLevel(flags['log-level']), name: 'controller' });
+  const ctl = await buildController({ dataDir, token, projectDir, logger });
   await ctl.app.listen({ port, host });
-  process.stdout.write(`controller listening on http://${host}:${port} (data ${dataDir}, project ${projectDir})\n`);
+  logger.info({ url: `http://${host}:${port}`, data: dataDir, project: projectDir }, `controller listening on http://${host}:${port}`);
   await new Promise<void>((resolve) => {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
   });
