@@ -111,6 +111,7 @@ export class Agent {
       if (!socket.connected) return;
       socket.emit('facts', facts);
       socket.emit('heartbeat', this.health());
+      this.o.log.info({ os: `${facts.os.distro} ${facts.os.release}`.trim(), pkgManager: facts.pkgManager, initSystem: facts.initSystem }, 'facts sent');
     } catch (e) {
       const delay = this.factsBackoff.next();
       this.o.log.error({ err: e, retryInMs: Math.round(delay) }, 'gathering facts failed');

@@ -36,8 +36,8 @@ export async function controllerStart(flags: ControllerStartFlags): Promise<numb
   const projectDir = path.resolve(flags.project ?? process.cwd());
   const logger = createLogger({ level: parseLogLevel(flags['log-level']), name: 'controller' });
   const ctl = await buildController({ dataDir, token, projectDir, logger });
-  await ctl.app.listen({ port, host });
-  logger.info({ url: `http://${host}:${port}`, data: dataDir, project: projectDir }, `controller listening on http://${host}:${port}`);
+  // fastify logs the listening line itself; this text keeps where the data and project are in it.
+  await ctl.app.listen({ port, host, listenTextResolver: (address) => `controller listening on ${address} (data ${dataDir}, project ${projectDir})` });
   await new Promise<void>((resolve) => {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
   });

@@ -42,7 +42,7 @@ export interface LoggerOptions {
  */
 export function createLogger(o: LoggerOptions = {}): Logger {
   const usePretty = o.pretty ?? (!o.stream && process.stdout.isTTY === true);
-  const stream = o.stream ?? (usePretty ? pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true }) : undefined);
+  const stream = o.stream ?? (usePretty ? pretty({ colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true }) : undefined);
   return pino(
     {
       level: o.level ?? 'info',
