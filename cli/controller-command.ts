@@ -29,12 +29,12 @@ export function ensureToken(dataDir: string, given?: string): string {
 }
 
 export async function controllerStart(flags: ControllerStartFlags): Promise<number> {
+  const logger = createLogger({ level: parseLogLevel(flags['log-level']), name: 'controller' });
   const dataDir = path.resolve(flags.data ?? DEFAULT_DATA);
   const token = ensureToken(dataDir, flags.token ?? process.env.LVSCTL_TOKEN);
   const port = Number(flags.port ?? DEFAULT_PORT);
   const host = flags.listen ?? '127.0.0.1';
   const projectDir = path.resolve(flags.project ?? process.cwd());
-  const logger = createLogger({ level: parseLogLevel(flags['log-level']), name: 'controller' });
   const ctl = await buildController({ dataDir, token, projectDir, logger });
   // fastify logs the listening line itself; this text keeps where the data and project are in it.
   await ctl.app.listen({ port, host, listenTextResolver: (address) => `controller listening on ${address} (data ${dataDir}, project ${projectDir})` });
