@@ -1,53 +1,15 @@
-import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import si from 'systeminformation';
 import { exec, type Exec } from '../common/exec.js';
-import type { HostFacts, Health, InitSystem, InterfaceFact, OsFamily, PackageManager } from '../common/protocol.js';
+import type { HostFacts, Health, InterfaceFact } from '../common/protocol.js';
 import { isJsonArray } from './iproute.js';
 import { parseAddrText, parseLinkText } from './iproute-text.js';
 import { prefixToNetmask } from '../common/ipv4.js';
+import { detectPlatform } from './platform.js';
 
 export const AGENT_VERSION = '0.1.0';
 
-/** `ID`/`ID_LIKE`/`VERSION_ID` from os-release, or RHEL 6's redhat-release when that is all there is. */
-export async function osIdentity(etc = '/etc'): Promise<{ family: OsFamily; major: number }> {
-  const osRelease = await fs.readFile(path.join(etc, 'os-release'), 'utf8').catch(() => null);
-  if (osRelease) {
-    const kv = Object.fromEntries(
-      osRelease
-        .split('\n')
-        .map((l) => l.match(/^([A-Z_]+)=("?)(.*)\2$/))
-        .filter((m): m is RegExpMatchArray => !!m)
-        .map((m) => [m[1], m[3]]),
-    );
-    const ids = `${kv.ID ?? ''} ${kv.ID_LIKE ?? ''}`.split(/\s+/);
-    const family: OsFamily = ids.some((i) => ['rhel', 'fedora', 'centos', 'rocky', 'almalinux'].includes(i))
-      ? 'redhat'
-      : ids.some((i) => ['debian', 'ubuntu'].includes(i))
-        ? 'debian'
-        : 'other';
-    return { family, major: parseInt(kv.VERSION_ID ?? '0', 10) || 0 };
-  }
-  const rh = await fs.readFile(path.join(etc, 'redhat-release'), 'utf8').catch(() => null);
-  if (rh) return { family: 'redhat', major: parseInt(rh.match(/release (\d+)/)?.[1] ?? '0', 10) };
-  return { family: 'other', major: 0 };
-}
-
-function onPath(bin: string): boolean {
-  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((d) => existsSync(path.join(d, bin)));
-}
-
-export function detectInit(root: string): InitSystem {
-  if (existsSync('/run/systemd/system')) return 'systemd';
-  if (existsSync(path.join(root, 'etc/init.d')) || existsSync('/etc/init.d') || onPath('chkconfig')) return 'sysv';
-  return 'none';
-}
-
-export function detectPkgManager(): PackageManager {
-  for (const [bin, pm] of [['dnf', 'dnf'], ['yum', 'yum'], ['apt-get', 'apt']] as const) if (onPath(bin)) return pm;
-  return 'none';
-}
+export { osIdentity } from './platform.js';
 
 interface IpAddrJson {
   ifname: string;
@@ -86,21 +48,21 @@ async function linksFromText(run: Exec): Promise<IpAddrJson[]> {
 }
 
 export async function gatherFacts(name: string, root: string, run: Exec = exec): Promise<HostFacts> {
-  const [osInfo, list, cpu, mem, ident] = await Promise.all([si.osInfo(), interfaceFacts(run), si.cpu(), si.mem(), osIdentity()]);
+  const [osInfo, list, cpu, mem, platform] = await Promise.all([si.osInfo(), interfaceFacts(run), si.cpu(), si.mem(), detectPlatform(root)]);
   return {
     hostname: name,
     os: {
       platform: osInfo.platform,
       distro: osInfo.distro,
       release: osInfo.release,
-      major: ident.major,
+      major: platform.major,
       codename: osInfo.codename,
       kernel: os.release(),
       arch: os.arch(),
-      family: ident.family,
+      family: platform.family,
     },
-    initSystem: detectInit(root),
-    pkgManager: detectPkgManager(),
+    initSystem: platform.initSystem,
+    pkgManager: platform.pkgManager,
     interfaces: list,
     cpu: { brand: cpu.brand, cores: cpu.cores },
     memory: { total: mem.total, free: mem.available },

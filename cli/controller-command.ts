@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { createLogger, parseLogLevel } from '../common/log.js';
 import { buildController } from '../controller/app.js';
 import { DEFAULT_DATA, DEFAULT_PORT } from './client.js';
 
@@ -10,6 +11,7 @@ export interface ControllerStartFlags {
   listen?: string;
   token?: string;
   project?: string;
+  'log-level'?: string;
 }
 
 /** The token is made once per data folder and kept there (mode 0600) for ctl to find. */
@@ -27,14 +29,15 @@ export function ensureToken(dataDir: string, given?: string): string {
 }
 
 export async function controllerStart(flags: ControllerStartFlags): Promise<number> {
+  const logger = createLogger({ level: parseLogLevel(flags['log-level']), name: 'controller' });
   const dataDir = path.resolve(flags.data ?? DEFAULT_DATA);
   const token = ensureToken(dataDir, flags.token ?? process.env.LVSCTL_TOKEN);
   const port = Number(flags.port ?? DEFAULT_PORT);
   const host = flags.listen ?? '127.0.0.1';
   const projectDir = path.resolve(flags.project ?? process.cwd());
-  const ctl = await buildController({ dataDir, token, projectDir });
-  await ctl.app.listen({ port, host });
-  process.stdout.write(`controller listening on http://${host}:${port} (data ${dataDir}, project ${projectDir})\n`);
+  const ctl = await buildController({ dataDir, token, projectDir, logger });
+  // fastify logs the listening line itself; this text keeps where the data and project are in it.
+  await ctl.app.listen({ port, host, listenTextResolver: (address) => `controller listening on ${address} (data ${dataDir}, project ${projectDir})` });
   await new Promise<void>((resolve) => {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
   });

@@ -12,7 +12,7 @@ import { lintCommand } from './lint-command.js';
 import { banner, recapLines, table, taskLine, unreachableLine } from './output.js';
 
 const HELP = `usage:
-  ctl controller start [--data DIR] [--port N] [--listen ADDR] [--token T] [--project DIR]
+  ctl controller start [--data DIR] [--port N] [--listen ADDR] [--token T] [--project DIR] [--log-level info]
   ctl run role ROLE --hosts PATTERN [-i INVENTORY] [--check] [--diff] [-e k=v ...]
   ctl run playbook FILE [--hosts PATTERN] [-i INVENTORY] [--check] [--diff] [-e k=v ...]
   ctl lint [PLAYBOOK] [-i INVENTORY ...]      the cluster check alone (default site.yml)
@@ -46,6 +46,7 @@ function parse(argv: string[]) {
         port: { type: 'string' },
         listen: { type: 'string' },
         project: { type: 'string' },
+        'log-level': { type: 'string' },
         mode: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },

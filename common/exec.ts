@@ -19,10 +19,12 @@ export type Exec = (file: string, args: readonly string[], opts?: ExecOptions) =
 
 /**
  * The one exec helper: an argument array, never a shell string. A missing binary is reported
- * as code 127 like a shell would, so callers handle one shape only.
+ * as code 127 like a shell would, so callers handle one shape only. Standard input is always
+ * closed (after `input`, if any): a command that reads it must not wait for the timeout.
  */
 export const exec: Exec = (file, args, opts = {}) => {
   const started = performance.now();
+  const timeout = opts.timeoutMs ?? 120_000;
   return new Promise((resolve) => {
     const child = execFile(
       file,
@@ -30,7 +32,7 @@ export const exec: Exec = (file, args, opts = {}) => {
       {
         env: opts.env ?? process.env,
         cwd: opts.cwd,
-        timeout: opts.timeoutMs ?? 120_000,
+        timeout,
         maxBuffer: 64 * 1024 * 1024,
         encoding: 'utf8',
       },
@@ -39,11 +41,16 @@ export const exec: Exec = (file, args, opts = {}) => {
         if (!err) return resolve({ code: 0, stdout, stderr, ms });
         const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
         if (e.code === 'ENOENT') return resolve({ code: 127, stdout, stderr: `${file}: command not found`, ms });
-        const code = typeof e.code === 'number' ? e.code : e.killed ? 124 : 1;
-        resolve({ code, stdout, stderr: stderr || e.message, ms });
+        // An exit status is the command's own answer: its stderr as it is. Otherwise (killed on
+        // timeout, a signal, a spawn error) say what happened.
+        if (typeof e.code === 'number') return resolve({ code: e.code, stdout, stderr, ms });
+        const code = e.killed ? 124 : 1;
+        resolve({ code, stdout, stderr: stderr + (e.killed ? `killed after ${timeout} ms\n` : `${e.message}\n`), ms });
       },
     );
-    if (opts.input !== undefined) child.stdin?.end(opts.input);
+    // A command that exits without reading its input makes the write fail with EPIPE.
+    child.stdin?.on('error', () => {});
+    child.stdin?.end(opts.input ?? '');
   });
 };
 

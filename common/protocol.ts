@@ -59,12 +59,19 @@ export interface RenderedTask {
   role?: string;
 }
 
+/**
+ * Facts the inventory decides for a host (`ansible_pkg_mgr`, `ansible_service_mgr`); they win over
+ * what the agent detects, for the job they come with.
+ */
+export type FactsOverride = Partial<Pick<HostFacts, 'pkgManager' | 'initSystem'>>;
+
 export interface RunJob {
   runId: string;
   host: string;
   tasks: RenderedTask[];
   check: boolean;
   diff: boolean;
+  factsOverride?: FactsOverride;
 }
 
 export interface Diff {

@@ -1,5 +1,6 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { CtlError, isCtlError } from '../common/errors.js';
+import { silentLogger, type Logger } from '../common/log.js';
 import { AgentHub, tokensEqual } from './hub.js';
 import { RunManager } from './run-manager.js';
 import { Store } from './store.js';
@@ -8,6 +9,7 @@ import { runRoutes } from './routes/runs.js';
 import { healthView } from './routes/health-view.js';
 import { loadSchedules, Scheduler } from './schedules.js';
 import type { PlanEnv } from './plan-run.js';
+import { DebugRequestLog } from './request-log.js';
 import path from 'node:path';
 
 export interface ControllerOptions {
@@ -15,7 +17,8 @@ export interface ControllerOptions {
   token: string;
   /** Where roles/, inventories and playbooks are read from. */
   projectDir: string;
-  logger?: boolean;
+  /** pino (fastify's own logger); silent when left out. */
+  logger?: Logger;
   /** Drift checks and enforcing runs on a timer; `<projectDir>/schedules.yml` when left out. */
   schedulesFile?: string;
   /** A host that does not finish a play's tasks within this is given up (default 1 h). */
@@ -33,9 +36,12 @@ export interface Controller {
 
 export async function buildController(opts: ControllerOptions): Promise<Controller> {
   const store = await Store.open(opts.dataDir);
-  const app = Fastify({ logger: opts.logger ?? false });
-  const hub = new AgentHub(app.server, store, opts.token);
-  const runs = new RunManager(store, hub, opts.jobTimeoutMs);
+  const log = opts.logger ?? silentLogger;
+  // Widened to fastify's logger type: typed as pino's, every route helper would need its generics.
+  const loggerInstance: FastifyBaseLogger = log;
+  const app = Fastify({ loggerInstance, logController: new DebugRequestLog() });
+  const hub = new AgentHub(app.server, store, opts.token, undefined, log.child({ component: 'hub' }));
+  const runs = new RunManager(store, hub, opts.jobTimeoutMs, log.child({ component: 'runs' }));
 
   app.addHook('onRequest', async (req) => {
     if (req.url === '/api/health') return;
@@ -58,7 +64,7 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
     facts: (h) => store.agent(h)?.facts,
     online: (h) => hub.isOnline(h),
   };
-  const scheduler = new Scheduler(runs, planEnv);
+  const scheduler = new Scheduler(runs, planEnv, log.child({ component: 'schedules' }));
   scheduler.start(await loadSchedules(opts.schedulesFile ?? path.join(opts.projectDir, 'schedules.yml')));
 
   app.get('/api/health', async () => ({ ok: true }));

@@ -11,6 +11,7 @@ import {
   type ServerToClientEvents,
   type TaskResult,
 } from '../common/protocol.js';
+import { silentLogger, type Logger } from '../common/log.js';
 import type { Store } from './store.js';
 
 type AgentSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
@@ -40,6 +41,10 @@ export interface AgentView {
   facts?: unknown;
 }
 
+function peerOf(socket: AgentSocket): string {
+  return socket.handshake.address.replace(/^::ffff:/, '');
+}
+
 export function tokensEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
@@ -55,15 +60,27 @@ export class AgentHub {
   private readonly conns = new Map<string, Conn>();
   private readonly lastHeartbeat = new Map<string, number>();
 
-  constructor(server: HttpServer, private readonly store: Store, token: string, private readonly clock: () => number = Date.now) {
+  constructor(
+    server: HttpServer,
+    private readonly store: Store,
+    token: string,
+    private readonly clock: () => number = Date.now,
+    private readonly log: Logger = silentLogger,
+  ) {
     // A generous ping timeout: an agent busy on an emulated or loaded host answers late, and a
     // dead agent's socket closes at once anyway.
     this.io = new Server(server, { serveClient: false, pingInterval: 15_000, pingTimeout: 30_000 });
     this.io.use((socket, next) => {
       const auth = socket.handshake.auth as Partial<AgentAuth>;
-      if (typeof auth.token !== 'string' || !tokensEqual(auth.token, token)) return next(new Error('unauthorized: bad token'));
-      if (typeof auth.name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(auth.name)) return next(new Error('bad agent name'));
-      if (auth.protocol !== PROTOCOL_VERSION) return next(new Error(`protocol ${auth.protocol} not supported (want ${PROTOCOL_VERSION})`));
+      const refuse = (reason: string): void => {
+        // The name as given, cut short: it is untrusted input and may be anything.
+        const name = typeof auth.name === 'string' ? auth.name.slice(0, 64) : undefined;
+        this.log.warn({ peer: peerOf(socket), ...(name !== undefined ? { agent: name } : {}), reason }, 'agent refused');
+        next(new Error(reason));
+      };
+      if (typeof auth.token !== 'string' || !tokensEqual(auth.token, token)) return refuse('unauthorized: bad token');
+      if (typeof auth.name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(auth.name)) return refuse('bad agent name');
+      if (auth.protocol !== PROTOCOL_VERSION) return refuse(`protocol ${auth.protocol} not supported (want ${PROTOCOL_VERSION})`);
       next();
     });
     this.io.on('connection', (socket) => this.accept(socket));
@@ -76,7 +93,8 @@ export class AgentHub {
     const conn: Conn = { socket, connectedAt: this.clock(), heartbeatAt: this.clock(), jobs: new Map() };
     this.conns.set(name, conn);
     this.lastHeartbeat.set(name, conn.heartbeatAt);
-    const address = socket.handshake.address.replace(/^::ffff:/, '');
+    const address = peerOf(socket);
+    this.log.info({ agent: name, peer: address, ...(old ? { replaced: true } : {}) }, 'agent connected');
     this.store.upsertAgent(name, { lastSeen: new Date().toISOString(), address });
 
     socket.on('facts', (facts) => {
@@ -94,6 +112,7 @@ export class AgentHub {
       h?.onEnd(end);
     });
     socket.on('disconnect', (reason) => {
+      this.log.info({ agent: name, peer: address, reason, ...(conn.jobs.size ? { lostJobs: [...conn.jobs.keys()] } : {}) }, 'agent disconnected');
       if (this.conns.get(name) === conn) this.conns.delete(name);
       this.store.upsertAgent(name, { lastSeen: new Date().toISOString() });
       for (const h of conn.jobs.values()) h.onLost(`agent disconnected: ${reason}`);

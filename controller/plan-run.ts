@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { CtlError } from '../common/errors.js';
-import type { HostFacts, RenderedTask } from '../common/protocol.js';
+import type { FactsOverride, HostFacts, RenderedTask } from '../common/protocol.js';
+import { factsOverride } from './facts-override.js';
 import { hostVars, loadInventory, selectHosts, type Inventory } from './inventory/index.js';
 import { mergeInventories } from './inventory/merge.js';
 import { loadPlaybook, type Play } from './playbook.js';
@@ -93,15 +94,18 @@ export async function planRun(req: RunRequest, env: PlanEnv): Promise<PlannedRun
   for (const play of plays) {
     const hosts = selectHosts(inventory, play.hosts).filter((h) => !limit || limit.has(h));
     const rendered: Record<string, RenderedTask[]> = {};
+    const overrides: Record<string, FactsOverride> = {};
     for (const host of hosts) {
       const facts = env.facts(host);
       rendered[host] = [];
       if (!facts && !env.online(host) && !env.renderOffline) continue;
       const inventoryVars = { ...hostvars[host], ...play.vars, ...(req.extraVars ?? {}) };
+      const override = factsOverride(host, inventoryVars);
+      if (override) overrides[host] = override;
       for (const roleName of play.roles.map((r) => roleNameFor(r, inventoryVars, play))) {
         if (!roles.has(roleName)) roles.set(roleName, await loadRole(rolesDir, roleName));
         const role = roles.get(roleName)!;
-        const vars: Vars = { ...role.defaults, ...inventoryVars, hostvars, facts: facts ?? {} };
+        const vars: Vars = { ...role.defaults, ...inventoryVars, hostvars, facts: { ...facts, ...override } };
         used[host] = { ...used[host], ...vars };
         const planned = renderRole(role, vars);
         (tasks[host] ??= []).push(...planned);
@@ -114,7 +118,7 @@ export async function planRun(req: RunRequest, env: PlanEnv): Promise<PlannedRun
         rendered[host].push(...planned.map((p) => p.task));
       }
     }
-    if (hosts.length) spec.plays.push({ name: play.name, hosts: rendered });
+    if (hosts.length) spec.plays.push({ name: play.name, hosts: rendered, ...(Object.keys(overrides).length ? { factsOverride: overrides } : {}) });
   }
 
   // What a slot owned before and declares no more is retired first, where the slot begins.

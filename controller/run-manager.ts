@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import type { RenderedTask, TaskResult } from '../common/protocol.js';
+import { silentLogger, type Logger } from '../common/log.js';
+import type { FactsOverride, RenderedTask, TaskResult } from '../common/protocol.js';
 import type { AgentHub } from './hub.js';
 import type { HostRun, LedgerEntry, RunRecord, Store } from './store.js';
 
@@ -13,6 +14,8 @@ export interface PlaySpec {
   name: string;
   /** Rendered task list per host of this play. */
   hosts: Record<string, RenderedTask[]>;
+  /** host -> facts the inventory sets for it (`ansible_pkg_mgr`), sent with its job. */
+  factsOverride?: Record<string, FactsOverride>;
 }
 
 export interface RunSpec {
@@ -67,6 +70,7 @@ export class RunManager {
     private readonly store: Store,
     private readonly hub: AgentHub,
     private readonly jobTimeoutMs = 3_600_000,
+    private readonly log: Logger = silentLogger,
   ) {}
 
   start(spec: RunSpec): RunRecord {
@@ -89,6 +93,7 @@ export class RunManager {
     em.setMaxListeners(100);
     this.emitters.set(run.id, em);
     const locks = Object.keys(run.hosts).map((h) => this.lock(h));
+    this.log.info({ run: run.id, title: run.title, hosts: Object.keys(run.hosts), check: run.check }, 'run started');
     void (async () => {
       try {
         await Promise.all(locks.map((l) => l.ready));
@@ -100,15 +105,19 @@ export class RunManager {
               const base = offset[host] ?? 0;
               offset[host] = base + tasks.length;
               if (h.status === 'unreachable' || h.results.some((r) => r.status === 'failed')) return undefined;
-              return this.runJob(run, host, tasks, base, em);
+              return this.runJob(run, host, tasks, base, em, play.factsOverride?.[host]);
             }),
           );
         }
         for (const h of Object.values(run.hosts)) if (h.status !== 'unreachable') h.status = 'done';
         if (!run.check) this.record(run, spec.ledger ?? {});
+      } catch (e) {
+        // A bug here must end this run, not the controller and every other run with it.
+        this.log.error({ run: run.id, err: e }, 'run aborted');
       } finally {
         for (const l of locks) l.release();
         run.finishedAt = new Date().toISOString();
+        this.logEnd(run);
         this.store.touch();
         em.emit('event', { type: 'end', run } satisfies RunEvent);
         this.emitters.delete(run.id);
@@ -132,6 +141,19 @@ export class RunManager {
     }
   }
 
+  private logEnd(run: RunRecord): void {
+    const totals: Recap = { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0 };
+    const failed: string[] = [];
+    for (const [host, r] of Object.entries(recap(run))) {
+      for (const k of Object.keys(totals) as (keyof Recap)[]) totals[k] += r[k];
+      if (r.failed || r.unreachable) failed.push(host);
+    }
+    const ms = Date.parse(run.finishedAt!) - Date.parse(run.createdAt);
+    const line = { run: run.id, title: run.title, hosts: Object.keys(run.hosts), ...totals, ...(failed.length ? { failedHosts: failed } : {}), ms };
+    if (failed.length) this.log.warn(line, 'run ended with failures');
+    else this.log.info(line, 'run ended');
+  }
+
   /** Live events of a run still going; undefined once it has ended. */
   events(id: string): EventEmitter | undefined {
     return this.emitters.get(id);
@@ -149,7 +171,7 @@ export class RunManager {
     return { ready, release };
   }
 
-  private runJob(run: RunRecord, host: string, tasks: RenderedTask[], base: number, em: EventEmitter): Promise<void> {
+  private runJob(run: RunRecord, host: string, tasks: RenderedTask[], base: number, em: EventEmitter, override?: FactsOverride): Promise<void> {
     const h = run.hosts[host];
     const jobId = `${run.id}.${base}`;
     const setStatus = (status: HostRun['status'], error?: string) => {
@@ -165,7 +187,7 @@ export class RunManager {
         resolve();
       };
       const sent = this.hub.dispatch(
-        { runId: jobId, host, tasks, check: run.check, diff: run.diff },
+        { runId: jobId, host, tasks, check: run.check, diff: run.diff, ...(override ? { factsOverride: override } : {}) },
         {
           onResult: (r) => {
             const result = { ...r, index: r.index + base };
@@ -179,6 +201,7 @@ export class RunManager {
             done();
           },
           onLost: (reason) => {
+            this.log.warn({ run: run.id, job: jobId, host, reason }, 'host lost during a run');
             setStatus('unreachable', reason);
             done();
           },
@@ -188,6 +211,7 @@ export class RunManager {
         setStatus('running');
         timer = setTimeout(() => {
           this.hub.abandon(host, jobId);
+          this.log.warn({ run: run.id, job: jobId, host, timeoutMs: this.jobTimeoutMs }, 'host gave no answer in time');
           setStatus('unreachable', `no answer within ${Math.round(this.jobTimeoutMs / 1000)} s`);
           done();
         }, this.jobTimeoutMs);

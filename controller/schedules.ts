@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import cron, { type ScheduledTask } from 'node-cron';
 import { CtlError } from '../common/errors.js';
+import { silentLogger, type Logger } from '../common/log.js';
 import { assertClusterWorks } from './lint.js';
 import { planRun, type PlanEnv } from './plan-run.js';
 import type { RunManager } from './run-manager.js';
@@ -53,7 +54,11 @@ export async function loadSchedules(file: string): Promise<Schedule[]> {
 export class Scheduler {
   private readonly tasks = new Map<string, { task: ScheduledTask; state: ScheduleState }>();
 
-  constructor(private readonly runs: RunManager, private readonly env: PlanEnv) {}
+  constructor(
+    private readonly runs: RunManager,
+    private readonly env: PlanEnv,
+    private readonly log: Logger = silentLogger,
+  ) {}
 
   start(schedules: Schedule[]): void {
     for (const s of schedules) {
@@ -76,6 +81,7 @@ export class Scheduler {
       return run.id;
     } catch (e) {
       state.lastError = e instanceof CtlError ? e.oneLine() : (e as Error).message;
+      this.log.warn({ schedule: state.name, error: state.lastError }, 'schedule started no run');
       return null;
     }
   }

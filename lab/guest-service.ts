@@ -2,9 +2,10 @@
  * Runs INSIDE the lab guest (started by the guest's init): the guest end of the command channel.
  * It reads JSON-line requests from the virtio-serial port `lvsctl.exec` and runs each argv in
  * the named network namespace (`ip netns exec NAME argv...`, no shell), answering
- * {id, code, stdout, stderr}. Only node built-ins: node starts slowly under emulation.
+ * {id, code, stdout, stderr}. Only node built-ins (and the exec helper, which has only those):
+ * node starts slowly under emulation.
  */
-import { execFile } from 'node:child_process';
+import { exec } from '../common/exec.js';
 import { open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import type { FileHandle } from 'node:fs/promises';
@@ -26,28 +27,11 @@ async function findPort(): Promise<string> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function run(req: ExecRequest): Promise<ExecReply> {
+async function run(req: ExecRequest): Promise<ExecReply> {
   const [file, args] =
     req.host === 'guest' ? [req.argv[0]!, req.argv.slice(1)] : ['ip', ['netns', 'exec', req.host, ...req.argv]];
-  return new Promise((resolve) => {
-    const child = execFile(
-      file,
-      args,
-      { timeout: req.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
-      (err, stdout, stderr) => {
-        if (!err) return resolve({ id: req.id, code: 0, stdout, stderr });
-        const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
-        if (e.code === 'ENOENT') return resolve({ id: req.id, code: 127, stdout, stderr: `${file}: command not found` });
-        // An exit status is the command's own answer: its stderr as it is. Otherwise (killed
-        // on timeout, signal, spawn error) say what happened.
-        if (typeof e.code === 'number') return resolve({ id: req.id, code: e.code, stdout, stderr });
-        const code = e.killed ? 124 : 1;
-        resolve({ id: req.id, code, stdout, stderr: stderr + (e.killed ? `killed after ${req.timeoutMs ?? 120_000} ms\n` : `${e.message}\n`) });
-      },
-    );
-    child.stdin?.on('error', () => {});
-    child.stdin?.end(req.input ?? '');
-  });
+  const r = await exec(file, args, { ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}), ...(req.input !== undefined ? { input: req.input } : {}) });
+  return { id: req.id, code: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 async function main(): Promise<void> {
@@ -92,7 +76,10 @@ async function main(): Promise<void> {
       } catch {
         continue;
       }
-      void run(req).then(reply);
+      // A spawn that throws (a NUL byte in an argument) is an answer too, not a dead service.
+      void run(req)
+        .catch((e: Error): ExecReply => ({ id: req.id, code: 1, stdout: '', stderr: `${e.message}\n` }))
+        .then(reply);
     }
   }
 }

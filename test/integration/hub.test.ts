@@ -5,6 +5,7 @@ import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { buildController } from '../../controller/app.js';
 import { PROTOCOL_VERSION, type RunJob } from '../../common/protocol.js';
+import { captureLog, type LogLine } from '../helpers/log-capture.js';
 import { REPO, waitFor } from '../helpers/procs.js';
 
 /** Real sockets on loopback: a controller and a hand-driven agent connection. */
@@ -12,7 +13,8 @@ const data = mkdtempSync(path.join(os.tmpdir(), 'lvst-hub-'));
 test.after.always(() => rmSync(data, { recursive: true, force: true }));
 
 async function setup(t: import('ava').ExecutionContext, jobTimeoutMs?: number) {
-  const ctl = await buildController({ dataDir: path.join(data, String(Math.random())), token: 'tok', projectDir: REPO, ...(jobTimeoutMs ? { jobTimeoutMs } : {}) });
+  const { log: logger, lines } = captureLog('info');
+  const ctl = await buildController({ dataDir: path.join(data, String(Math.random())), token: 'tok', projectDir: REPO, logger, ...(jobTimeoutMs ? { jobTimeoutMs } : {}) });
   await ctl.app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(ctl.app.server.address() as { port: number }).port}`;
   const sockets: Socket[] = [];
@@ -20,21 +22,69 @@ async function setup(t: import('ava').ExecutionContext, jobTimeoutMs?: number) {
     for (const s of sockets) s.close();
     await ctl.close();
   });
-  const agent = (name: string, token = 'tok') => {
-    const s = io(url, { auth: { token, name, protocol: PROTOCOL_VERSION }, transports: ['websocket'], reconnection: false });
+  const agent = (name: string, token = 'tok', protocol: number = PROTOCOL_VERSION) => {
+    const s = io(url, { auth: { token, name, protocol }, transports: ['websocket'], reconnection: false });
     sockets.push(s);
     return s;
   };
-  const start = async () =>
-    (await ctl.app.inject({ method: 'POST', url: '/api/runs', headers: { authorization: 'Bearer tok' }, payload: { kind: 'role', role: 'lvs-realserver-dr', hosts: 'server3', inventory: 'inventory/dr.yml' } })).json() as { id: string };
-  return { ctl, agent, start };
+  const start = async (extraVars?: Record<string, unknown>) =>
+    (await ctl.app.inject({ method: 'POST', url: '/api/runs', headers: { authorization: 'Bearer tok' }, payload: { kind: 'role', role: 'lvs-realserver-dr', hosts: 'server3', inventory: 'inventory/dr.yml', ...(extraVars ? { extraVars } : {}) } })).json() as { id: string };
+  const logged = (msg: string, timeoutMs = 5000) => waitFor(`log line '${msg}'`, async () => lines.find((l) => l.msg === msg), timeoutMs, 20);
+  return { ctl, agent, start, lines, logged };
 }
 
 test('a wrong token is refused at the handshake', async (t) => {
-  const { agent } = await setup(t);
-  const s = agent('server3', 'nope');
+  const { agent, lines, logged } = await setup(t);
+  const s = agent('server3', 'nope-wrong-secret');
   const err = await new Promise<Error>((resolve) => s.on('connect_error', resolve));
   t.regex(err.message, /unauthorized/);
+
+  // The refusal leaves one line with its reason and the peer's address, and never the token.
+  const line = await logged('agent refused');
+  t.like(line, { level: 40, reason: 'unauthorized: bad token', peer: '127.0.0.1', agent: 'server3', component: 'hub' });
+  t.false(JSON.stringify(lines).includes('nope-wrong-secret'));
+});
+
+test('every refusal, connection and disconnection is one log line', async (t) => {
+  const { agent, lines, logged } = await setup(t);
+  const refused = (s: ReturnType<typeof agent>) => new Promise<Error>((resolve) => s.on('connect_error', resolve));
+  await refused(agent('bad name!'));
+  await refused(agent('server3', 'tok', PROTOCOL_VERSION + 99));
+  await waitFor('two refusals logged', async () => (lines.filter((l) => l.msg === 'agent refused').length === 2 ? true : undefined), 5000, 20);
+  t.deepEqual(
+    lines.filter((l) => l.msg === 'agent refused').map((l) => l.reason),
+    ['bad agent name', `protocol ${PROTOCOL_VERSION + 99} not supported (want ${PROTOCOL_VERSION})`],
+  );
+
+  const s = agent('server4');
+  await new Promise<void>((resolve) => s.on('connect', () => resolve()));
+  t.like(await logged('agent connected'), { level: 30, agent: 'server4', peer: '127.0.0.1' });
+  s.close();
+  t.like(await logged('agent disconnected'), { level: 30, agent: 'server4', reason: 'client namespace disconnect' });
+  t.false(JSON.stringify(lines).includes('"tok"'), 'the good token is not logged either');
+});
+
+test('a run logs its start and end with id, title, hosts and result counts; the inventory facts override reaches the agent', async (t) => {
+  const { ctl, agent, start, lines, logged } = await setup(t);
+  const s = agent('server3');
+  const jobs: RunJob[] = [];
+  s.on('run:start', (job: RunJob) => {
+    jobs.push(job);
+    job.tasks.forEach((task, index) => s.emit('task:result', job.runId, { index, name: task.name, module: task.module, status: index === 0 ? 'changed' : 'ok', ms: 1 }));
+    s.emit('run:end', { runId: job.runId, host: 'server3', ms: 5 });
+  });
+  await new Promise<void>((resolve) => s.on('connect', () => resolve()));
+  s.emit('facts', { hostname: 'server3', os: { family: 'redhat', major: 9 }, interfaces: [], pkgManager: 'dnf', initSystem: 'systemd' } as never);
+  await waitFor('facts stored', async () => (ctl.store.agent('server3')?.facts ? true : undefined), 5000, 20);
+
+  const { id } = await start({ ansible_pkg_mgr: 'yum' });
+  const end = await logged('run ended');
+  const begin = lines.find((l) => l.msg === 'run started') as LogLine;
+  t.like(begin, { run: id, hosts: ['server3'], component: 'runs' });
+  t.regex(String(begin.title), /lvs-realserver-dr/);
+  t.is(jobs.length, 1);
+  t.deepEqual(jobs[0].factsOverride, { pkgManager: 'yum' });
+  t.like(end, { run: id, title: begin.title, hosts: ['server3'], changed: 1, ok: jobs[0].tasks.length - 1, failed: 0, unreachable: 0 });
 });
 
 test('an agent that never answers is given up after the job timeout, and frees its host', async (t) => {

@@ -47,15 +47,21 @@ test.serial('the lab boots the real kernel with IPVS, and all four agents report
 
   // Facts can follow the agent's "online" by a moment: wait for each agent's kernel fact.
   let kernels: Record<string, string | undefined> = {};
+  let platforms: Record<string, unknown> = {};
   for (let i = 0; i < 240; i++) {
     const p = await probeController(Number(new URL(l.url).port), l.token);
     if (p.kind === 'ours') {
-      kernels = Object.fromEntries(p.agents.filter((a) => a.online).map((a) => [a.name, a.facts?.os?.kernel]));
+      const online = p.agents.filter((a) => a.online);
+      kernels = Object.fromEntries(online.map((a) => [a.name, a.facts?.os?.kernel]));
+      platforms = Object.fromEntries(online.map((a) => [a.name, [a.facts?.pkgManager, a.facts?.initSystem]]));
       if (LAB_HOST_NAMES.every((n) => kernels[n])) break;
     }
     await new Promise((r) => setTimeout(r, 1000));
   }
   for (const n of LAB_HOST_NAMES) t.is(kernels[n], uname, `agent ${n} reports the guest kernel`);
+  // The guest runs the host's Debian user space with a shell script as PID 1: apt and SysV
+  // scripts, whatever else (dnf) the host has installed.
+  for (const n of LAB_HOST_NAMES) t.deepEqual(platforms[n], ['apt', 'sysv'], `agent ${n}: package manager and init system`);
 
   if (l.up.reused) await l.run('server2', ['ipvsadm', '-C']);
   const ipvs = await l.run('server2', ['ipvsadm', '-ln']);

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { promises as fs } from 'node:fs';
+import { mkdtempSync, promises as fs, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO, waitFor } from '../helpers/procs.js';
@@ -11,7 +11,16 @@ import { NsCluster } from '../helpers/cluster.js';
  * host's own namespace: the bridge and the controller sit in a `hub` namespace of their own.
  */
 const HOSTS = { server2: '172.25.7.2', server3: '172.25.7.3', server4: '172.25.7.4' } as const;
-const cluster = new NsCluster({ prefix: `lvst-sk${process.pid % 100000}`, hosts: HOSTS, project: path.join(REPO, 'test/fixtures/project'), token: 'skeleton-test-token' });
+// A `dnf` on the agents' PATH, as Debian's dnf package puts one there: it must not decide anything.
+const extraBin = mkdtempSync(path.join(os.tmpdir(), 'lvst-bin-'));
+writeFileSync(path.join(extraBin, 'dnf'), '#!/bin/sh\necho "dnf must not be run on Debian" >&2\nexit 1\n', { mode: 0o755 });
+const cluster = new NsCluster({
+  prefix: `lvst-sk${process.pid % 100000}`,
+  hosts: HOSTS,
+  project: path.join(REPO, 'test/fixtures/project'),
+  token: 'skeleton-test-token',
+  agentEnv: { PATH: `${extraBin}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` },
+});
 const net = cluster.net;
 const procs = cluster.procs;
 const tmp = cluster.tmp;
@@ -36,16 +45,22 @@ test.before(async () => {
   });
 });
 
-test.after.always(() => cluster.stop());
+test.after.always(async () => {
+  await cluster.stop();
+  rmSync(extraBin, { recursive: true, force: true });
+});
 
 test.serial('agents report facts and heartbeats with their own addresses', async (t) => {
-  const agents = JSON.parse((await ctl(['agents', '--json'])).stdout) as { name: string; online: boolean; address: string; facts: { os: { kernel: string }; interfaces: { name: string; ip4: string }[] }; heartbeatAgeMs: number }[];
+  const agents = JSON.parse((await ctl(['agents', '--json'])).stdout) as { name: string; online: boolean; address: string; facts: { os: { kernel: string; family: string }; pkgManager: string; interfaces: { name: string; ip4: string }[] }; heartbeatAgeMs: number }[];
   t.deepEqual(agents.map((a) => a.name), ['server2', 'server3', 'server4']);
   for (const a of agents) {
     t.true(a.online);
     t.is(a.address, HOSTS[a.name as keyof typeof HOSTS]);
     t.is(a.facts.os.kernel, os.release());
     t.true(a.facts.interfaces.some((i) => i.name === 'eth0' && i.ip4 === HOSTS[a.name as keyof typeof HOSTS]));
+    // The suite runs on Debian (README): apt, from os-release, with a dnf on the PATH.
+    t.is(a.facts.os.family, 'debian');
+    t.is(a.facts.pkgManager, 'apt');
   }
   const table = await ctl(['agents']);
   t.regex(table.stdout, /server3\s+online\s+\d+ (ms|s) ago\s+172\.25\.7\.3/);

@@ -1,0 +1,155 @@
+import type { Exec } from '../common/exec.js';
+import type { Logger } from '../common/log.js';
+import type { HostFacts, Health, RunJob, TaskStatus } from '../common/protocol.js';
+import { Backoff, Connection, REFUSED_BACKOFF, type AgentSocket, type BackoffOptions } from './connection.js';
+import { gatherFacts, health } from './facts.js';
+import { JobQueue } from './job-queue.js';
+import { RunCache, type AnyModule } from './module.js';
+import { MODULES } from './modules/index.js';
+import { runTasks } from './runner.js';
+import { realTimers, type Timers } from './timers.js';
+
+export interface AgentOptions {
+  name: string;
+  /** Host root under which task paths are resolved ('/' on a real host). */
+  root: string;
+  /** Makes the socket (not yet connected); called once, by start(). */
+  connect: () => AgentSocket;
+  exec: Exec;
+  log: Logger;
+  timers?: Timers;
+  /** Jitter of the reconnect backoff. */
+  random?: () => number;
+  gatherFacts?: (name: string, root: string, exec: Exec) => Promise<HostFacts>;
+  health?: (busy: number) => Health;
+  modules?: ReadonlyMap<string, AnyModule>;
+  heartbeatMs?: number;
+  refusedBackoff?: BackoffOptions;
+  /** Backoff between attempts at gathering facts after one failed. */
+  factsBackoff?: BackoffOptions;
+}
+
+const FACTS_BACKOFF: BackoffOptions = { baseMs: 5000, maxMs: 300_000, factor: 2, jitter: 0.5 };
+
+/**
+ * One agent: connects out to the controller, sends facts at every (re)connect and heartbeats,
+ * and runs the task lists it is sent one at a time, streaming each result.
+ */
+export class Agent {
+  private conn: Connection | undefined;
+  private facts: HostFacts | undefined;
+  private gathering: Promise<void> | undefined;
+  private factsRetry: unknown;
+  private heartbeat: unknown;
+  private busy = 0;
+  private readonly timers: Timers;
+  private readonly factsBackoff: Backoff;
+  private readonly queue = new JobQueue<RunJob>(
+    (job) => this.runJob(job),
+    (job, e) => this.o.log.error({ job: job.runId, err: e }, 'job crashed'),
+  );
+
+  constructor(private readonly o: AgentOptions) {
+    this.timers = o.timers ?? realTimers;
+    this.factsBackoff = new Backoff(o.factsBackoff ?? FACTS_BACKOFF, o.random);
+  }
+
+  start(): void {
+    const socket = this.o.connect();
+    this.conn = new Connection(socket, this.timers, new Backoff(this.o.refusedBackoff ?? REFUSED_BACKOFF, this.o.random), this.o.log, {
+      connected: () => void this.sendFacts(),
+      disconnected: () => this.stopFactsRetry(),
+    });
+    // One run at a time on a host; the controller also serialises, this is the agent's own guard.
+    socket.on('run:start', (job) => this.queue.push(job));
+    this.heartbeat = this.timers.setInterval(() => {
+      if (socket.connected) socket.emit('heartbeat', this.health());
+    }, this.o.heartbeatMs ?? 5000);
+    socket.connect();
+  }
+
+  stop(): void {
+    this.stopFactsRetry();
+    this.timers.clearInterval(this.heartbeat);
+    this.conn?.close();
+  }
+
+  /** Resolves when every job received so far has ended. */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  private health(): Health {
+    return (this.o.health ?? health)(this.busy);
+  }
+
+  private gather(): Promise<HostFacts> {
+    return (this.o.gatherFacts ?? gatherFacts)(this.o.name, this.o.root, this.o.exec);
+  }
+
+  /**
+   * Fresh facts at every (re)connect: addresses and packages may have changed meanwhile. A
+   * failure is logged and tried again later; it never escapes as a rejection.
+   */
+  private sendFacts(): Promise<void> {
+    if (!this.gathering) {
+      const p = this.gatherAndSend();
+      this.gathering = p;
+      void p.finally(() => {
+        if (this.gathering === p) this.gathering = undefined;
+      });
+    }
+    return this.gathering;
+  }
+
+  private async gatherAndSend(): Promise<void> {
+    try {
+      const facts = await this.gather();
+      this.facts = facts;
+      this.factsBackoff.reset();
+      const socket = this.conn!.socket;
+      if (!socket.connected) return;
+      socket.emit('facts', facts);
+      socket.emit('heartbeat', this.health());
+      this.o.log.info({ os: `${facts.os.distro} ${facts.os.release}`.trim(), pkgManager: facts.pkgManager, initSystem: facts.initSystem }, 'facts sent');
+    } catch (e) {
+      const delay = this.factsBackoff.next();
+      this.o.log.error({ err: e, retryInMs: Math.round(delay) }, 'gathering facts failed');
+      this.stopFactsRetry();
+      this.factsRetry = this.timers.setTimeout(() => {
+        this.factsRetry = undefined;
+        if (this.conn?.socket.connected) void this.sendFacts();
+      }, delay);
+    }
+  }
+
+  private stopFactsRetry(): void {
+    this.timers.clearTimeout(this.factsRetry);
+    this.factsRetry = undefined;
+  }
+
+  private async runJob(job: RunJob): Promise<void> {
+    const socket = this.conn!.socket;
+    const started = this.timers.now();
+    const log = this.o.log.child({ job: job.runId });
+    this.busy = 1;
+    log.info({ tasks: job.tasks.length, check: job.check, ...(job.factsOverride ? { factsOverride: job.factsOverride } : {}) }, 'run started');
+    try {
+      this.facts ??= await this.gather();
+      const facts = { ...this.facts, ...job.factsOverride };
+      const ctx = { root: this.o.root, check: job.check, exec: this.o.exec, facts, cache: new RunCache() };
+      const results = await runTasks(job.tasks, this.o.modules ?? MODULES, ctx, { check: job.check, diff: job.diff }, (r) => socket.emit('task:result', job.runId, r));
+      const ms = this.timers.now() - started;
+      socket.emit('run:end', { runId: job.runId, host: this.o.name, ms });
+      const counts: Partial<Record<TaskStatus, number>> = {};
+      for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
+      log.info({ tasks: job.tasks.length, ...counts, ms: Math.round(ms) }, 'run ended');
+    } catch (e) {
+      const ms = this.timers.now() - started;
+      socket.emit('run:end', { runId: job.runId, host: this.o.name, ms, error: (e as Error).message });
+      log.error({ tasks: job.tasks.length, err: e, ms: Math.round(ms) }, 'run failed');
+    } finally {
+      this.busy = 0;
+    }
+  }
+}
