@@ -1,3 +1,4 @@
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CtlError, EXIT, isCtlError } from '../common/errors.js';
@@ -77,13 +78,34 @@ function printRecap(recap: Record<string, Recap>): void {
   for (const l of recapLines(recap)) out(l);
 }
 
+/**
+ * The controller reads only its own project folder, so a file found here is sent by content
+ * (named by its local path, for messages); a path that is not a file here is passed on for the
+ * controller to find in its project.
+ */
+function sourceFile(f: string, field: 'inventory' | 'playbook'): string | { name: string; content: string } {
+  let isFile = false;
+  try {
+    isFile = statSync(f).isFile();
+  } catch {
+    return f;
+  }
+  if (!isFile) return f;
+  try {
+    return { name: path.resolve(f), content: readFileSync(f, 'utf8') };
+  } catch (e) {
+    const code = field === 'inventory' ? 'CTL_ERR_INVENTORY_NOT_FOUND' : 'CTL_ERR_PLAYBOOK_PARSE';
+    throw new CtlError(code, `cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: f });
+  }
+}
+
 function runBody(kind: 'role' | 'playbook', target: string, flags: Flags) {
   const hosts = (flags.hosts ?? flags.limit) as string | undefined;
   return {
     kind,
-    ...(kind === 'role' ? { role: target } : { playbook: path.resolve(target) }),
+    ...(kind === 'role' ? { role: target } : { playbook: sourceFile(target, 'playbook') }),
     ...(hosts ? { hosts } : {}),
-    inventory: ((flags.inventory as string[] | undefined) ?? [DEFAULT_INVENTORY]).map((f) => path.resolve(f)),
+    inventory: ((flags.inventory as string[] | undefined) ?? [DEFAULT_INVENTORY]).map((f) => sourceFile(f, 'inventory')),
     extraVars: parseExtraVars((flags['extra-vars'] as string[] | undefined) ?? []),
     check: !!flags.check,
     diff: !!flags.diff,
