@@ -1,5 +1,3 @@
-import { readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CtlError, EXIT, isCtlError } from '../common/errors.js';
 import type { TaskResult } from '../common/protocol.js';
@@ -9,6 +7,7 @@ import type { RunRecord } from '../controller/store.js';
 import { age } from '../controller/routes/health-view.js';
 import { Client, resolveEndpoint, type Endpoint } from './client.js';
 import { parseExtraVars } from './extra-vars.js';
+import { sourceFile } from './source-file.js';
 import { banner, recapLines, table, taskLine, unreachableLine } from './output.js';
 
 const HELP = `usage:
@@ -76,27 +75,6 @@ function printRecap(recap: Record<string, Recap>): void {
   out('');
   out(banner('RECAP'));
   for (const l of recapLines(recap)) out(l);
-}
-
-/**
- * The controller reads only its own project folder, so a file found here is sent by content
- * (named by its local path, for messages); a path that is not a file here is passed on for the
- * controller to find in its project.
- */
-function sourceFile(f: string, field: 'inventory' | 'playbook'): string | { name: string; content: string } {
-  let isFile = false;
-  try {
-    isFile = statSync(f).isFile();
-  } catch {
-    return f;
-  }
-  if (!isFile) return f;
-  try {
-    return { name: path.resolve(f), content: readFileSync(f, 'utf8') };
-  } catch (e) {
-    const code = field === 'inventory' ? 'CTL_ERR_INVENTORY_NOT_FOUND' : 'CTL_ERR_PLAYBOOK_PARSE';
-    throw new CtlError(code, `cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: f });
-  }
 }
 
 function runBody(kind: 'role' | 'playbook', target: string, flags: Flags) {
