@@ -16,8 +16,11 @@ export const OID = { subjectAltName: '2.5.29.17', extKeyUsage: '2.5.29.37', basi
 export const KEY_ALG = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 export const SIGN_ALG = { name: 'ECDSA', hash: 'SHA-256' } as const;
 
-/** Host names an agent may hold: the hub's rule, so a certificate can name any valid agent. */
-export const HOST_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+/**
+ * Host names a certificate may name: the hub's agent names, starting with a letter or digit
+ * (as host names do, and so that `__proto__` can never be a key of the registry).
+ */
+export const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 export async function generateKeyPair(): Promise<CryptoKeyPair> {
   return (await webcrypto.subtle.generateKey(KEY_ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
@@ -72,7 +75,7 @@ export function fingerprintMatches(certPem: string, expected: string): boolean {
 
 /** A certificate request for `host` (CN and DNS name), signed with the host's own key. */
 export async function createCsr(keys: CryptoKeyPair, host: string): Promise<string> {
-  if (!HOST_NAME.test(host)) throw new Error(`host name '${host}' must be letters, digits, _ . - (at most 64)`);
+  if (!HOST_NAME.test(host)) throw new Error(`host name '${host}' must be letters, digits, _ . - (starting with a letter or digit, at most 64)`);
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: [{ CN: [host] }],
     keys,

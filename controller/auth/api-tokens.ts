@@ -38,7 +38,7 @@ export class ApiTokens {
   }
 
   async create(name: string): Promise<string> {
-    if (!NAME.test(name)) throw new CtlError('CTL_ERR_USAGE', `token name '${name}' must be letters, digits, _ . - (at most 64)`, { field: 'name' });
+    if (!NAME.test(name)) throw new CtlError('CTL_ERR_USAGE', `token name '${name}' must be letters, digits, _ . - (starting with a letter or digit, at most 64)`, { field: 'name' });
     if (this.file.data.tokens.some((t) => t.name === name)) throw new CtlError('CTL_ERR_USAGE', `a token named '${name}' exists; revoke it first`, { field: 'name' });
     const token = newSecret(API_TOKEN_PREFIX);
     this.file.data.tokens.push({ name, hash: hashSecret(token), createdAt: this.clock().toISOString() });

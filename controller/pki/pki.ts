@@ -107,7 +107,7 @@ export class Pki {
    * that host (CN, and DNS names if any). Returns the request and its key's fingerprint.
    */
   async inspectCsr(csrPem: string, host: string): Promise<{ csr: x509.Pkcs10CertificateRequest; key: string }> {
-    if (!HOST_NAME.test(host)) throw new CtlError('CTL_ERR_CSR', `host name '${host}' must be letters, digits, _ . - (at most 64)`, { field: 'host' });
+    if (!HOST_NAME.test(host)) throw new CtlError('CTL_ERR_CSR', `host name '${host}' must be letters, digits, _ . - (starting with a letter or digit, at most 64)`, { field: 'host' });
     let csr: x509.Pkcs10CertificateRequest;
     try {
       csr = new x509.Pkcs10CertificateRequest(csrPem);

@@ -95,6 +95,7 @@ test('a CSR is refused unless it verifies and names exactly the requested host',
   await t.throwsAsync(c.pki.signAgentCsr(sneaky.toString('pem'), 'server3'), { instanceOf: CtlError });
   await t.throwsAsync(c.pki.signAgentCsr('not a csr', 'server3'), { message: /cannot be parsed/ });
   await t.throwsAsync(c.pki.signAgentCsr(csr, '../etc'), { message: /host name/ });
+  await t.throwsAsync(c.pki.signAgentCsr((await agentRequest(c.dir, 'ok', 'proto')).csr, '__proto__'), { message: /host name/ });
   t.deepEqual(c.pki.agents(), [], 'nothing was issued');
 });
 
