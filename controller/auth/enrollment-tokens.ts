@@ -106,11 +106,15 @@ export class EnrollmentTokens {
 
   list(): EnrollmentTokenView[] {
     const now = this.clock();
-    return this.file.data.tokens.map(({ hash: _hash, revokedAt: _r, ...e }) => ({ ...e, usedBy: [...e.usedBy], state: this.state(this.byId(e.id)!, now) }));
-  }
-
-  private byId(id: string): Entry | undefined {
-    return this.file.data.tokens.find((t) => t.id === id);
+    return this.file.data.tokens.map((e) => ({
+      id: e.id,
+      hosts: e.hosts,
+      createdAt: e.createdAt,
+      expiresAt: e.expiresAt,
+      uses: e.uses,
+      usedBy: [...e.usedBy],
+      state: this.state(e, now),
+    }));
   }
 
   private state(e: Entry, now: Date): EnrollmentTokenView['state'] {
