@@ -1,7 +1,7 @@
-import path from 'node:path';
 import type { z } from 'zod';
 import type { Exec } from '../common/exec.js';
 import type { HostFacts } from '../common/protocol.js';
+import { confinedPath } from './root-path.js';
 
 /**
  * Reads of kernel and OS tables made once per run and shared by every task of that run
@@ -44,9 +44,13 @@ export interface ModuleContext {
   cache: RunCache;
 }
 
-/** Resolves an absolute host path under the agent's root. */
+/**
+ * Resolves an absolute host path under the agent's root, refusing (RootEscapeError) one that a
+ * symlink would take out of it; see confinedPath. Every file operation of a module goes
+ * through this.
+ */
 export function hostPath(ctx: Pick<ModuleContext, 'root'>, p: string): string {
-  return ctx.root === '/' ? p : path.join(ctx.root, p);
+  return confinedPath(ctx.root, p);
 }
 
 /** What a module plans: the changes to make and a before/after text for --diff. */

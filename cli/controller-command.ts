@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createLogger, parseLogLevel } from '../common/log.js';
+import { ensurePrivateDir } from '../common/private-file.js';
 import { buildController } from '../controller/app.js';
 import { DEFAULT_DATA, DEFAULT_PORT } from './client.js';
 
@@ -17,7 +18,7 @@ export interface ControllerStartFlags {
 /** The token is made once per data folder and kept there (mode 0600) for ctl to find. */
 export function ensureToken(dataDir: string, given?: string): string {
   const file = path.join(dataDir, 'token');
-  mkdirSync(dataDir, { recursive: true });
+  ensurePrivateDir(dataDir);
   if (given) {
     writeFileSync(file, given + '\n', { mode: 0o600 });
     return given;

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CtlError, EXIT, isCtlError } from '../common/errors.js';
 import type { TaskResult } from '../common/protocol.js';
@@ -9,6 +8,7 @@ import { age } from '../controller/routes/health-view.js';
 import { Client, resolveEndpoint, type Endpoint } from './client.js';
 import { parseExtraVars } from './extra-vars.js';
 import { lintCommand } from './lint-command.js';
+import { sourceFile } from './source-file.js';
 import { banner, recapLines, table, taskLine, unreachableLine } from './output.js';
 
 const HELP = `usage:
@@ -83,9 +83,9 @@ function runBody(kind: 'role' | 'playbook', target: string, flags: Flags) {
   const hosts = (flags.hosts ?? flags.limit) as string | undefined;
   return {
     kind,
-    ...(kind === 'role' ? { role: target } : { playbook: path.resolve(target) }),
+    ...(kind === 'role' ? { role: target } : { playbook: sourceFile(target, 'playbook') }),
     ...(hosts ? { hosts } : {}),
-    inventory: ((flags.inventory as string[] | undefined) ?? [DEFAULT_INVENTORY]).map((f) => path.resolve(f)),
+    inventory: ((flags.inventory as string[] | undefined) ?? [DEFAULT_INVENTORY]).map((f) => sourceFile(f, 'inventory')),
     extraVars: parseExtraVars((flags['extra-vars'] as string[] | undefined) ?? []),
     check: !!flags.check,
     diff: !!flags.diff,

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { CtlError, ERRORS, EXIT, isCtlError } from '../common/errors.js';
 import type { HostFacts } from '../common/protocol.js';
 import { Client, resolveEndpoint, type Endpoint } from './client.js';
+import { sourceFile } from './source-file.js';
 import { parseExtraVars } from './extra-vars.js';
 
 type Flags = Record<string, string | boolean | string[] | undefined>;
@@ -57,9 +58,9 @@ export async function lintCommand(target: string | undefined, flags: Record<stri
   const hosts = (flags.hosts ?? flags.limit) as string | undefined;
   const request = {
     kind: 'playbook' as const,
-    playbook: path.resolve(target ?? 'site.yml'),
+    playbook: sourceFile(target ?? 'site.yml', 'playbook'),
     ...(hosts ? { hosts } : {}),
-    inventory: ((flags.inventory as string[] | undefined) ?? [DEFAULT_INVENTORY]).map((f) => path.resolve(f)),
+    inventory: ((flags.inventory as string[] | undefined) ?? [DEFAULT_INVENTORY]).map((f) => sourceFile(f, 'inventory')),
     extraVars: parseExtraVars((flags['extra-vars'] as string[] | undefined) ?? []),
   };
   const source = await controllerFacts(flags);

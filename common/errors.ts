@@ -22,6 +22,14 @@ export const ERRORS = {
   CTL_ERR_CONTROLLER_UNREACHABLE: { exit: 1, status: 503, message: 'controller is not reachable' },
   CTL_ERR_STORE: { exit: 1, status: 500, message: 'store cannot be read or written' },
   CTL_ERR_LAB: { exit: 1, status: 500, message: 'lab operation failed' },
+  CTL_ERR_PATH_OUTSIDE_PROJECT: { exit: 4, status: 400, message: 'path is outside the project folder' },
+  CTL_ERR_NOT_INITIALISED: { exit: 1, status: 500, message: 'controller is not initialised (ctl controller init)' },
+  CTL_ERR_ALREADY_INITIALISED: { exit: 1, status: 409, message: 'controller data folder is already initialised' },
+  CTL_ERR_CSR: { exit: 1, status: 400, message: 'certificate request is invalid' },
+  CTL_ERR_ENROLLMENT_REFUSED: { exit: 1, status: 403, message: 'enrollment refused' },
+  CTL_ERR_ENROLLMENT_NOT_FOUND: { exit: 1, status: 404, message: 'no enrollment request for that host' },
+  CTL_ERR_AGENT_NOT_FOUND: { exit: 1, status: 404, message: 'no certificate issued to that host' },
+  CTL_ERR_TOKEN_NOT_FOUND: { exit: 1, status: 404, message: 'no token of that name' },
   CTL_ERR_INTERNAL: { exit: 250, status: 500, message: 'internal error' },
 } as const;
 

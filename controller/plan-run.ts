@@ -1,23 +1,31 @@
 import path from 'node:path';
-import { CtlError } from '../common/errors.js';
+import { CtlError, type ErrorWhere } from '../common/errors.js';
 import type { FactsOverride, HostFacts, RenderedTask } from '../common/protocol.js';
 import { factsOverride } from './facts-override.js';
-import { hostVars, loadInventory, selectHosts, type Inventory } from './inventory/index.js';
+import { hostVars, loadInventory, parseInventory, selectHosts, type Inventory } from './inventory/index.js';
 import { mergeInventories } from './inventory/merge.js';
-import { loadPlaybook, type Play } from './playbook.js';
+import { loadPlaybook, parsePlaybook, type Play } from './playbook.js';
+import { resolveInProject } from './project-path.js';
 import { loadRole, renderRole, type PlannedTask, type Role } from './roles.js';
 import type { RunSpec } from './run-manager.js';
 import type { LedgerEntry } from './store.js';
 import { renderString, type Vars } from './template.js';
+import { parseYaml } from './yaml-file.js';
+
+/**
+ * A file of a request: a path inside the controller's project folder, or a file `ctl` read on
+ * the operator's machine and sent by content (`name` only labels it in messages).
+ */
+export type SourceFile = string | { name: string; content: string };
 
 export interface RunRequest {
   kind: 'role' | 'playbook';
   role?: string;
-  playbook?: string;
+  playbook?: SourceFile;
   /** For a role: the hosts to run on; for a playbook: a limit on every play's hosts. */
   hosts?: string;
   /** One inventory or several (`-i a -i b`): later files win where they overlap. */
-  inventory: string | string[];
+  inventory: SourceFile | SourceFile[];
   extraVars?: Vars;
   check?: boolean;
   diff?: boolean;
@@ -53,8 +61,18 @@ function roleNameFor(name: string, vars: Vars, play: Play): string {
   }
 }
 
-function within(dir: string, p: string): string {
-  return path.isAbsolute(p) ? p : path.join(dir, p);
+function loadSource(projectDir: string, src: SourceFile): Promise<Inventory> {
+  return typeof src === 'string' ? loadInventory(resolveInProject(projectDir, src, 'inventory')) : Promise.resolve(parseInventory(src.content, src.name));
+}
+
+/** Where a variable of this host's plan was set, for an error about its value. */
+function varOrigin(req: RunRequest, play: Play, inventory: Inventory, own: Vars, host: string) {
+  return (name: string): ErrorWhere | undefined => {
+    if (req.extraVars && Object.hasOwn(req.extraVars, name)) return { field: `-e ${name}` };
+    if (Object.hasOwn(play.vars, name)) return { file: play.file, line: play.line, field: `vars.${name}` };
+    if (Object.hasOwn(own, name)) return { file: inventory.file, line: inventory.hosts.get(host)?.line, field: name };
+    return undefined;
+  };
 }
 
 /**
@@ -64,7 +82,7 @@ function within(dir: string, p: string): string {
  */
 export async function planRun(req: RunRequest, env: PlanEnv): Promise<PlannedRun> {
   const files = Array.isArray(req.inventory) ? req.inventory : [req.inventory];
-  const inventory = mergeInventories(await Promise.all(files.map((f) => loadInventory(within(env.projectDir, f)))));
+  const inventory = mergeInventories(await Promise.all(files.map((f) => loadSource(env.projectDir, f))));
   let plays: Play[];
   let title: string;
   if (req.kind === 'role') {
@@ -74,8 +92,9 @@ export async function planRun(req: RunRequest, env: PlanEnv): Promise<PlannedRun
     title = `role ${req.role} on ${req.hosts}`;
   } else {
     if (!req.playbook) throw new CtlError('CTL_ERR_USAGE', 'a playbook run needs a playbook file', { field: 'playbook' });
-    plays = await loadPlaybook(within(env.projectDir, req.playbook));
-    title = `playbook ${path.basename(req.playbook)}${req.hosts ? ` limited to ${req.hosts}` : ''}`;
+    const book = req.playbook;
+    plays = typeof book === 'string' ? await loadPlaybook(resolveInProject(env.projectDir, book, 'playbook')) : parsePlaybook(parseYaml(book.content, book.name, 'CTL_ERR_PLAYBOOK_PARSE'));
+    title = `playbook ${path.basename(typeof book === 'string' ? book : book.name)}${req.hosts ? ` limited to ${req.hosts}` : ''}`;
   }
   const limit = req.kind === 'playbook' && req.hosts ? new Set(selectHosts(inventory, req.hosts)) : undefined;
   const roles = new Map<string, Role>();
@@ -103,11 +122,14 @@ export async function planRun(req: RunRequest, env: PlanEnv): Promise<PlannedRun
       const override = factsOverride(host, inventoryVars);
       if (override) overrides[host] = override;
       for (const roleName of play.roles.map((r) => roleNameFor(r, inventoryVars, play))) {
-        if (!roles.has(roleName)) roles.set(roleName, await loadRole(rolesDir, roleName));
+        if (!roles.has(roleName)) {
+          resolveInProject(env.projectDir, path.join('roles', roleName), 'role');
+          roles.set(roleName, await loadRole(rolesDir, roleName));
+        }
         const role = roles.get(roleName)!;
         const vars: Vars = { ...role.defaults, ...inventoryVars, hostvars, facts: { ...facts, ...override } };
         used[host] = { ...used[host], ...vars };
-        const planned = renderRole(role, vars);
+        const planned = renderRole(role, vars, varOrigin(req, play, inventory, hostvars[host]!, host));
         (tasks[host] ??= []).push(...planned);
         (applied[host] ??= []).push(role);
         if (role.slot) {

@@ -1,6 +1,6 @@
 import { CtlError } from '../common/errors.js';
 import type { Vars } from './template.js';
-import { readYaml, seqItems } from './yaml-file.js';
+import { readYaml, seqItems, type YamlFile } from './yaml-file.js';
 
 export interface Play {
   name: string;
@@ -15,7 +15,12 @@ const PLAY_KEYS = new Set(['name', 'hosts', 'roles', 'vars']);
 
 /** A `site.yml`-style playbook: plays, in order, each mapping roles to a host pattern. */
 export async function loadPlaybook(file: string): Promise<Play[]> {
-  const y = await readYaml(file, 'CTL_ERR_PLAYBOOK_PARSE');
+  return parsePlaybook(await readYaml(file, 'CTL_ERR_PLAYBOOK_PARSE'));
+}
+
+/** A playbook already parsed (also one `ctl` sent by content). */
+export function parsePlaybook(y: YamlFile): Play[] {
+  const file = y.file;
   if (!Array.isArray(y.value)) throw new CtlError('CTL_ERR_PLAYBOOK_PARSE', 'a playbook must be a list of plays', { file, line: 1 });
   return seqItems(y).map(({ value, line }, i) => {
     const where = (field: string) => ({ file, line, field });

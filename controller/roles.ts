@@ -1,12 +1,12 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, type Node } from 'yaml';
-import { CtlError } from '../common/errors.js';
+import { CtlError, type ErrorWhere } from '../common/errors.js';
 import type { RenderedTask } from '../common/protocol.js';
 import { MODULES } from '../agent/modules/index.js';
 import { describeIssues } from '../agent/validate.js';
 import type { Owned } from '../agent/module.js';
-import { evalCondition, OMIT, renderValue, resolveVars, TemplateError, type Vars } from './template.js';
+import { evalCondition, OMIT, renderValue, resolveVars, TemplateError, TemplateSandboxError, type Vars } from './template.js';
 import { keyLine, readYaml, seqItems } from './yaml-file.js';
 import { loadMeta, type ClusterRole } from './role-meta.js';
 // The filters this project's roles use (lvs_realservers): every role is rendered through here.
@@ -115,12 +115,27 @@ export async function loadRole(rolesDir: string, name: string, seen: string[] = 
   return { name, dir, defaults, tasks, ...(slot ? { slot } : {}), ...(cluster ? { cluster } : {}) };
 }
 
+/** Where a role default is written, for an error about its value. */
+function defaultWhere(role: Role, variable: string): ErrorWhere {
+  const file = path.join(role.dir, 'defaults.yml');
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const line = text.split('\n').findIndex((l) => l.startsWith(`${variable}:`));
+  return line >= 0 ? { file, line: line + 1, field: variable } : { field: variable };
+}
+
 /**
  * Renders a role's tasks for one host: templates, `when`, `loop`, then the module's own schema,
- * so a bad argument is refused here with file and line before anything is pushed.
+ * so a bad argument is refused here with file and line before anything is pushed. `origin`
+ * tells where a variable that is not a role default was set, for errors in its value.
  */
-export function renderRole(role: Role, vars: Vars): PlannedTask[] {
-  const ctx = resolveVars({ omit: OMIT, ...vars });
+export function renderRole(role: Role, vars: Vars, origin?: (variable: string) => ErrorWhere | undefined): PlannedTask[] {
+  let ctx: Vars;
+  try {
+    ctx = resolveVars({ omit: OMIT, ...vars });
+  } catch (e) {
+    if (!(e instanceof TemplateSandboxError) || !e.variable) throw e;
+    throw new CtlError('CTL_ERR_TEMPLATE', `variable '${e.variable}': ${e.message}`, origin?.(e.variable) ?? defaultWhere(role, e.variable));
+  }
   const out: PlannedTask[] = [];
   for (const task of role.tasks) {
     const where = (field?: string) => ({ file: task.file, line: task.line, ...(field ? { field } : {}) });

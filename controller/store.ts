@@ -1,9 +1,9 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import type { HostFacts, RenderedTask, TaskResult } from '../common/protocol.js';
 import { CtlError } from '../common/errors.js';
+import { ensurePrivateDir } from '../common/private-file.js';
 
 export type HostRunStatus = 'pending' | 'running' | 'done' | 'unreachable';
 
@@ -74,7 +74,8 @@ export class Store {
   }
 
   static async open(dataDir: string, opts: StoreOptions = {}): Promise<Store> {
-    mkdirSync(dataDir, { recursive: true });
+    // Runs, facts and diffs are the managed hosts' configuration: the owner's only.
+    ensurePrivateDir(dataDir);
     const file = path.join(dataDir, 'store.json');
     const db = new Low<Data>(new JSONFile<Data>(file), { version: 1, agents: {}, runs: [], ledger: {} });
     try {

@@ -1,11 +1,11 @@
-import nunjucks from 'nunjucks';
+import { sandboxedEnvironment } from './template-sandbox.js';
 
 /**
  * Jinja2-style templates through nunjucks. Undefined variables are errors, never empty strings,
  * and a string that is one whole `{{ expr }}` keeps the expression's type (a list stays a list,
  * a number a number), as Ansible's native templating does.
  */
-const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
+const env = sandboxedEnvironment({ autoescape: false, throwOnUndefined: true });
 
 env.addFilter('ipaddr_host', (cidr: string) => String(cidr).split('/')[0]);
 env.addFilter('ipaddr_prefix', (cidr: string) => Number(String(cidr).split('/')[1] ?? 32));
@@ -28,6 +28,15 @@ export type Vars = Record<string, unknown>;
 
 export class TemplateError extends Error {}
 
+/**
+ * A template that tried to reach JavaScript (a constructor, a prototype, a global). Never a
+ * "not yet resolvable" variable: it refuses the run wherever it appears.
+ */
+export class TemplateSandboxError extends TemplateError {
+  /** The variable whose value held the template, when it was a variable. */
+  variable?: string;
+}
+
 function clean(msg: string): string {
   // nunjucks prefixes '(unknown path) [Line 1, Column 3]\n  Template render error: ...'
   return msg.replace(/\(unknown path\)\s*(\[Line \d+, Column \d+\])?\s*/g, '').replace(/\s*Template render error:\s*/g, '').replace(/\s+/g, ' ').trim();
@@ -35,6 +44,9 @@ function clean(msg: string): string {
 
 export function renderString(s: string, vars: Vars): unknown {
   if (!s.includes('{{') && !s.includes('{%')) return s;
+  // nunjucks copies the variables with for-in, which would make inherited ones look like
+  // variables; a null-prototype copy of the own ones has nothing else to give.
+  vars = Object.assign(Object.create(null) as Vars, vars);
   try {
     const whole = s.match(WHOLE);
     if (whole && !whole[1].includes('}}')) {
@@ -43,7 +55,10 @@ export function renderString(s: string, vars: Vars): unknown {
     }
     return env.renderString(s, vars);
   } catch (e) {
-    throw new TemplateError(clean((e as Error).message));
+    const msg = clean((e as Error).message);
+    const violation = /SandboxViolation: (.*)$/.exec(msg);
+    if (violation) throw new TemplateSandboxError(violation[1]!);
+    throw new TemplateError(msg);
   }
 }
 
@@ -59,7 +74,8 @@ export function renderValue(v: unknown, vars: Vars, path: string[] = []): unknow
     try {
       return renderString(v, vars);
     } catch (e) {
-      throw Object.assign(new TemplateError((e as Error).message), { field: path.join('.') });
+      const Kind = e instanceof TemplateSandboxError ? TemplateSandboxError : TemplateError;
+      throw Object.assign(new Kind((e as Error).message), { field: path.join('.') });
     }
   }
   if (Array.isArray(v)) return v.map((x, i) => renderValue(x, vars, [...path, String(i)]));
@@ -82,7 +98,8 @@ export function evalCondition(expr: string | boolean, vars: Vars): boolean {
 
 /**
  * Variables whose values are templates themselves (`vip_cidr: "{{ vip }}/24"`) are resolved
- * against the others, a few rounds deep, as Ansible resolves them lazily.
+ * against the others, a few rounds deep, as Ansible resolves them lazily. A sandbox violation
+ * is thrown at once, naming the variable.
  */
 export function resolveVars(vars: Vars): Vars {
   const out: Vars = { ...vars };
@@ -92,7 +109,8 @@ export function resolveVars(vars: Vars): Vars {
       if (typeof v !== 'string' || !v.includes('{{')) continue;
       try {
         out[k] = renderString(v, out);
-      } catch {
+      } catch (e) {
+        if (e instanceof TemplateSandboxError) throw Object.assign(e, { variable: k });
         pending = true;
       }
     }

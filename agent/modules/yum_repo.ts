@@ -193,14 +193,14 @@ export default defineModule<Args, Observed, Change>({
   async read(args, ctx) {
     const file = repoFileName(args);
     const dir = hostPath(ctx, args.reposdir);
-    const p = path.join(dir, file);
+    const p = hostPath(ctx, path.posix.join(args.reposdir, file));
     const entries = await fs.readdir(dir).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return [] as string[];
       throw e;
     });
     const elsewhere: string[] = [];
     for (const other of entries.filter((f) => f.endsWith('.repo') && f !== file).sort()) {
-      const t = await readText(path.join(dir, other));
+      const t = await readText(hostPath(ctx, path.posix.join(args.reposdir, other)));
       if (parseRepoFile(splitLines(t)).some((s) => s.id === args.name)) elsewhere.push(other);
     }
     return { path: p, text: await readText(p), elsewhere };
@@ -230,7 +230,7 @@ export default defineModule<Args, Observed, Change>({
     return { id: `yum_repo:${args.reposdir}/${file}:${args.name}`, retire: { name: args.name, file, reposdir: args.reposdir, state: 'absent' } };
   },
   async apply(args, changes, ctx) {
-    const p = path.join(hostPath(ctx, args.reposdir), repoFileName(args));
+    const p = hostPath(ctx, path.posix.join(args.reposdir, repoFileName(args)));
     for (const c of changes) {
       if (c.kind === 'remove') await fs.rm(p, { force: true });
       else await writeAtomic(p, c.text);

@@ -6,6 +6,14 @@ import { recap, type RunEvent, type RunManager } from '../run-manager.js';
 import { assertClusterWorks, lintCluster } from '../lint.js';
 import type { Store } from '../store.js';
 
+/** A path in the project folder, or a file ctl sent by content (see SourceFile). */
+const sourceFile = {
+  anyOf: [
+    { type: 'string' },
+    { type: 'object', required: ['name', 'content'], additionalProperties: false, properties: { name: { type: 'string' }, content: { type: 'string' } } },
+  ],
+} as const;
+
 const runRequestSchema = {
   type: 'object',
   required: ['kind', 'inventory'],
@@ -13,9 +21,9 @@ const runRequestSchema = {
   properties: {
     kind: { enum: ['role', 'playbook'] },
     role: { type: 'string' },
-    playbook: { type: 'string' },
+    playbook: sourceFile,
     hosts: { type: 'string' },
-    inventory: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }] },
+    inventory: { anyOf: [...sourceFile.anyOf, { type: 'array', items: sourceFile, minItems: 1 }] },
     extraVars: { type: 'object' },
     check: { type: 'boolean' },
     diff: { type: 'boolean' },

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { planRun, type PlanEnv, type RunRequest } from '../../controller/plan-run.js';
@@ -88,7 +88,8 @@ test('cluster check: mode that does not match the realserver role, and a DR real
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lvst-lint-'));
   const book = path.join(dir, 'mixed.yml');
   writeFileSync(book, '- hosts: realservers\n  roles: [lvs-realserver-tun]\n- hosts: directors\n  roles: [lvs-director-dr]\n');
-  const mixed = await planRun({ kind: 'playbook', playbook: book, inventory: 'inventory/dr.yml' }, env());
+  // Files outside the project go by content, as ctl sends them.
+  const mixed = await planRun({ kind: 'playbook', playbook: { name: book, content: readFileSync(book, 'utf8') }, inventory: 'inventory/dr.yml' }, env());
   t.true(lintCluster(mixed, env().facts).map(lintLine).includes('server4: lvs_mode: real server runs lvs-realserver-tun but server2 forwards to it with dr'));
 
   const inv = path.join(dir, 'inv.yml');
@@ -96,7 +97,7 @@ test('cluster check: mode that does not match the realserver role, and a DR real
     inv,
     'all:\n  vars: {lvs_mode: dr}\n  children:\n    lvs:\n      children:\n        directors: {hosts: {server2: {ansible_host: 172.25.7.2}}}\n        realservers:\n          hosts:\n            server3: {ansible_host: 172.25.7.3, lvs_vip: 172.25.7.201}\n            server4: {ansible_host: 10.9.9.4}\n',
   );
-  const lines = lintCluster(await planRun({ kind: 'playbook', playbook: 'site.yml', inventory: inv }, env()), env().facts).map(lintLine);
+  const lines = lintCluster(await planRun({ kind: 'playbook', playbook: 'site.yml', inventory: { name: inv, content: readFileSync(inv, 'utf8') } }, env()), env().facts).map(lintLine);
   t.true(lines.includes('server3: lvs_vip: DR real server does not hold the VIP 172.25.7.200 on lo'), lines.join('\n'));
   t.true(lines.includes("server4: ansible_host: DR real server 10.9.9.4 is not on the director's segment 172.25.7.2/24"), lines.join('\n'));
 });

@@ -10,6 +10,7 @@ import { planRun, type PlanEnv, type RunRequest } from '../../controller/plan-ru
 import { loadRole } from '../../controller/roles.js';
 import { facts } from '../helpers/fake-ctx.js';
 import { REPO } from '../helpers/procs.js';
+import { sourceFile } from '../../cli/source-file.js';
 
 /**
  * The cluster check must not depend on what roles are called or on defaults it could repeat:
@@ -58,7 +59,8 @@ async function lines(req: RunRequest, dir = renamed): Promise<string[]> {
   return lintCluster(await planRun(req, env(dir)), netFacts).map(lintLine);
 }
 
-const inventory = (mode: string) => path.join(REPO, `inventory/${mode}.yml`);
+// Files outside the project are sent by content, as ctl does.
+const inventory = (mode: string) => sourceFile(path.join(REPO, `inventory/${mode}.yml`), 'inventory');
 
 for (const [mode, rs, director] of [
   ['nat', 'backend-a', 'balancer-a'],
