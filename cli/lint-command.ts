@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { CtlError, ERRORS, EXIT, isCtlError } from '../common/errors.js';
 import type { HostFacts } from '../common/protocol.js';
 import { Client, resolveEndpoint, type Endpoint } from './client.js';
