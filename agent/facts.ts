@@ -4,8 +4,8 @@ import path from 'node:path';
 import si from 'systeminformation';
 import { exec, type Exec } from '../common/exec.js';
 import type { HostFacts, Health, InitSystem, InterfaceFact, OsFamily, PackageManager } from '../common/protocol.js';
-import { isJsonArray } from './iproute.js';
-import { parseAddrText, parseLinkText } from './iproute-text.js';
+import { isJsonArray } from './kstate/iproute.js';
+import { parseAddrText, parseLinkText } from './kstate/iproute-text.js';
 import { prefixToNetmask } from '../common/ipv4.js';
 
 export const AGENT_VERSION = '0.1.0';

@@ -5,7 +5,7 @@ import { io, type Socket } from 'socket.io-client';
 import { exec } from '../common/exec.js';
 import { PROTOCOL_VERSION, type ClientToServerEvents, type HostFacts, type RunJob, type ServerToClientEvents } from '../common/protocol.js';
 import { gatherFacts, health } from './facts.js';
-import { RunCache } from './module.js';
+import { KernelState } from './kstate/kernel-state.js';
 import { MODULES } from './modules/index.js';
 import { runTasks } from './runner.js';
 
@@ -80,7 +80,7 @@ async function runJob(job: RunJob): Promise<void> {
   log(`run ${job.runId}: ${job.tasks.length} tasks${job.check ? ' (check)' : ''}`);
   try {
     facts ??= await gatherFacts(name, root);
-    const ctx = { root, check: job.check, exec, facts, cache: new RunCache() };
+    const ctx = { root, check: job.check, exec, facts, kernel: new KernelState({ exec }) };
     await runTasks(job.tasks, MODULES, ctx, { check: job.check, diff: job.diff }, (r) => socket.emit('task:result', job.runId, r));
     socket.emit('run:end', { runId: job.runId, host: name, ms: performance.now() - started });
   } catch (e) {
