@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import type { Exec, ExecResult } from '../../common/exec.js';
 import type { HostFacts, TaskResult } from '../../common/protocol.js';
 import ipvs, { desiredServices } from '../../agent/modules/ipvs.js';
-import { RunCache, type ModuleContext } from '../../agent/module.js';
+import type { ModuleContext } from '../../agent/module.js';
+import { KernelState } from '../../agent/kstate/kernel-state.js';
 import { describeIssues } from '../../agent/validate.js';
 import { runTasks } from '../../agent/runner.js';
 import { parseSave } from '../../agent/ipvs/parse-save.js';
@@ -113,7 +114,7 @@ class FakeIpvs {
 }
 
 async function context(fake: FakeIpvs, root = '/'): Promise<ModuleContext> {
-  return { root, check: false, exec: fake.exec, facts: {} as HostFacts, cache: new RunCache() };
+  return { root, check: false, exec: fake.exec, facts: {} as HostFacts, kernel: new KernelState({ exec: fake.exec }) };
 }
 
 const args = (input: unknown) => ipvs.schema.parse(input);
@@ -407,18 +408,17 @@ test('read: thresholds are read (once) only when a real server declares one', as
 });
 
 test('read: a missing ipvsadm or kernel module is a clear error, and not cached', async (t) => {
-  const cache = new RunCache();
   let calls = 0;
   const exec: Exec = async () => {
     calls++;
     return { code: 2, stdout: '', stderr: "Can't initialize ipvs: Protocol not available\nAre you sure that IP Virtual Server is built in the kernel or as module?\n", ms: 0 };
   };
-  const ctx = { root: '/', check: false, exec, facts: {} as HostFacts, cache };
+  const ctx = { root: '/', check: false, exec, facts: {} as HostFacts, kernel: new KernelState({ exec }) };
   await t.throwsAsync(ipvs.read(args(DR), ctx), { message: /^ipvsadm -Sn: exit 2: Can't initialize ipvs: Protocol not available \| Are you sure/ });
   await t.throwsAsync(ipvs.read(args(DR), ctx));
   t.is(calls, 2);
   const missing: Exec = async () => ({ code: 127, stdout: '', stderr: 'ipvsadm: command not found', ms: 0 });
-  await t.throwsAsync(ipvs.read(args(DR), { ...ctx, exec: missing, cache: new RunCache() }), { message: 'ipvsadm is not installed' });
+  await t.throwsAsync(ipvs.read(args(DR), { ...ctx, exec: missing, kernel: new KernelState({ exec: missing }) }), { message: 'ipvsadm is not installed' });
 });
 
 async function run(a: Args, ctx: ModuleContext) {
