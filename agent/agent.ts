@@ -4,7 +4,8 @@ import type { HostFacts, Health, RunJob, TaskStatus } from '../common/protocol.j
 import { Backoff, Connection, REFUSED_BACKOFF, type AgentSocket, type BackoffOptions } from './connection.js';
 import { gatherFacts, health } from './facts.js';
 import { JobQueue } from './job-queue.js';
-import { RunCache, type AnyModule } from './module.js';
+import { KernelState } from './kstate/kernel-state.js';
+import type { AnyModule } from './module.js';
 import { MODULES } from './modules/index.js';
 import { runTasks } from './runner.js';
 import { realTimers, type Timers } from './timers.js';
@@ -137,7 +138,7 @@ export class Agent {
     try {
       this.facts ??= await this.gather();
       const facts = { ...this.facts, ...job.factsOverride };
-      const ctx = { root: this.o.root, check: job.check, exec: this.o.exec, facts, cache: new RunCache() };
+      const ctx = { root: this.o.root, check: job.check, exec: this.o.exec, facts, kernel: new KernelState({ exec: this.o.exec }) };
       const results = await runTasks(job.tasks, this.o.modules ?? MODULES, ctx, { check: job.check, diff: job.diff }, (r) => socket.emit('task:result', job.runId, r));
       const ms = this.timers.now() - started;
       socket.emit('run:end', { runId: job.runId, host: this.o.name, ms });

@@ -2,8 +2,8 @@ import os from 'node:os';
 import si from 'systeminformation';
 import { exec, type Exec } from '../common/exec.js';
 import type { HostFacts, Health, InterfaceFact } from '../common/protocol.js';
-import { isJsonArray } from './iproute.js';
-import { parseAddrText, parseLinkText } from './iproute-text.js';
+import { isJsonArray } from './kstate/iproute.js';
+import { parseAddrText, parseLinkText } from './kstate/iproute-text.js';
 import { prefixToNetmask } from '../common/ipv4.js';
 import { detectPlatform } from './platform.js';
 

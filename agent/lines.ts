@@ -21,7 +21,8 @@ export function removeLines(text: string | null, matches: (line: string) => bool
   return joinLines(splitLines(text).filter((l) => !matches(l)));
 }
 
-function splitLines(text: string | null): string[] {
+/** Lines of a file's text, without the empty one after its final newline; none for no file. */
+export function splitLines(text: string | null): string[] {
   if (!text) return [];
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();

@@ -2,38 +2,8 @@ import type { z } from 'zod';
 import type { Exec } from '../common/exec.js';
 import type { HostFacts } from '../common/protocol.js';
 import { confinedPath } from './root-path.js';
-
-/**
- * Reads of kernel and OS tables made once per run and shared by every task of that run
- * (`ip -j addr`, `ipvsadm -Sn`, ...). A module that changes a table invalidates its key.
- */
-export class RunCache {
-  private readonly entries = new Map<string, Promise<unknown>>();
-  get<T>(key: string, load: () => Promise<T>): Promise<T> {
-    let hit = this.entries.get(key) as Promise<T> | undefined;
-    if (!hit) {
-      hit = load();
-      this.entries.set(key, hit);
-      hit.catch(() => this.entries.delete(key));
-    }
-    return hit;
-  }
-  invalidate(...keys: string[]): void {
-    for (const k of keys) this.entries.delete(k);
-  }
-
-  private readonly promises = new Set<string>();
-  /**
-   * Check mode: what an earlier task of this run would have created (`link:tunl0`), so later
-   * tasks that need it report their own change instead of failing on its absence.
-   */
-  promise(names: readonly string[]): void {
-    for (const n of names) this.promises.add(n);
-  }
-  promised(name: string): boolean {
-    return this.promises.has(name);
-  }
-}
+import type { KernelState } from './kstate/kernel-state.js';
+import type { Table } from './kstate/tables.js';
 
 export interface ModuleContext {
   /** Host root under which every file path of a task is resolved ('/' on a real host). */
@@ -41,7 +11,8 @@ export interface ModuleContext {
   check: boolean;
   exec: Exec;
   facts: HostFacts;
-  cache: RunCache;
+  /** The run's kernel and host tables (agent/kstate), read once each until an apply touches them. */
+  kernel: KernelState;
 }
 
 /**
@@ -75,13 +46,19 @@ export interface TaskModule<A, S, C> {
   plan(args: A, observed: S, ctx: ModuleContext): Plan<C>;
   apply(args: A, changes: C[], ctx: ModuleContext): Promise<void>;
   /**
+   * The kernel tables apply may change, including through the modules and commands it calls
+   * (`[]` when none: files, packages, sysctls). The runner drops exactly these after every
+   * apply, failed ones too, so later tasks read them again.
+   */
+  touches: readonly Table[] | ((args: A) => readonly Table[]);
+  /**
    * What a task puts on a host (a stable id such as `address:lo:172.25.7.200`) and the
    * arguments that take it away again. The controller retires what a role slot owned and no
    * longer declares (switching NAT -> TUN -> DR). Modules whose effects are not owned leave
    * this out.
    */
   owns?(args: A): Owned | undefined;
-  /** Kernel objects a changed task of this kind creates (`link:tunl0`); see RunCache.promise. */
+  /** Kernel objects a changed task of this kind creates (`link:tunl0`); see KernelState.promise. */
   creates?(args: A): string[];
 }
 
@@ -92,6 +69,11 @@ export interface Owned {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyModule = TaskModule<any, any, any>;
+
+/** The tables a task's apply may change. */
+export function touchedBy<A>(module: Pick<TaskModule<A, unknown, unknown>, 'touches'>, args: A): readonly Table[] {
+  return typeof module.touches === 'function' ? module.touches(args) : module.touches;
+}
 
 export function defineModule<A, S, C>(m: TaskModule<A, S, C>): TaskModule<A, S, C> {
   return m;

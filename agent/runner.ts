@@ -1,6 +1,6 @@
 import type { RenderedTask, TaskResult } from '../common/protocol.js';
 import { describeIssues } from './validate.js';
-import type { AnyModule, ModuleContext } from './module.js';
+import { touchedBy, type AnyModule, type ModuleContext } from './module.js';
 
 export interface RunOptions {
   check: boolean;
@@ -26,13 +26,22 @@ export function prepare(tasks: RenderedTask[], modules: ReadonlyMap<string, AnyM
   });
 }
 
-/** Runs one task: read, plan, and apply unless in check mode or nothing differs. */
+/**
+ * Runs one task: read, plan, and apply unless in check mode or nothing differs. After an apply,
+ * failed or not, the tables it touches are dropped, so that later tasks plan against the host.
+ */
 export async function runOne(module: AnyModule, args: unknown, ctx: ModuleContext, opts: RunOptions) {
   const observed = await module.read(args, ctx);
   const plan = module.plan(args, observed, ctx);
   const changed = plan.changes.length > 0;
-  if (changed && !opts.check) await module.apply(args, plan.changes, ctx);
-  if (changed && opts.check && module.creates) ctx.cache.promise(module.creates(args));
+  if (changed && !opts.check) {
+    try {
+      await module.apply(args, plan.changes, ctx);
+    } finally {
+      ctx.kernel.invalidate(touchedBy(module, args));
+    }
+  }
+  if (changed && opts.check && module.creates) ctx.kernel.promise(module.creates(args));
   return { changed, plan };
 }
 

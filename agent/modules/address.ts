@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { execOk } from '../../common/exec.js';
-import { readIpTable } from '../iproute.js';
-import { parseAddrText, parseLinkText } from '../iproute-text.js';
-import { defineModule, type ModuleContext } from '../module.js';
+import { ipToInt } from '../../common/ipv4.js';
+import { isUp, type IpAddrTables } from '../kstate/ip-addr.js';
+import { defineModule } from '../module.js';
 import { cidr, device } from '../validate.js';
-import { ROUTE_TABLE, parseIpJson } from './route.js';
 
 const schema = z
   .object({
@@ -47,96 +46,6 @@ const schema = z
 
 type Args = z.output<typeof schema>;
 
-/**
- * The fields of one `ip -d -j addr show` link that the network modules read, and nothing else:
- * the JSON is cut down to these so that the text form of iproute2 releases without JSON
- * (iproute-text.ts) gives the very same objects.
- */
-export interface IpAddr {
-  family: string;
-  local: string;
-  prefixlen: number;
-  label?: string;
-  broadcast?: string;
-  secondary?: boolean;
-}
-/** A tunnel's endpoints as iproute2 prints them (`any` when unset). */
-export interface Endpoints {
-  local?: string;
-  remote?: string;
-}
-export interface IpLink {
-  ifname: string;
-  flags: string[];
-  link_type?: string;
-  linkinfo?: { info_kind?: string; info_data?: Endpoints };
-  addr_info: IpAddr[];
-}
-
-/** Cache key of the link and address table, read once per run (details for tunnel kinds). */
-export const ADDR_TABLE = 'ip -d -j addr show';
-
-interface JsonLink {
-  ifname: string;
-  flags?: string[];
-  link_type?: string;
-  linkinfo?: { info_kind?: string; info_data?: Record<string, unknown> };
-  addr_info?: (IpAddr & Record<string, unknown>)[];
-}
-
-function endpoints(data: Record<string, unknown> | undefined): Endpoints | undefined {
-  const local = typeof data?.local === 'string' ? data.local : undefined;
-  const remote = typeof data?.remote === 'string' ? data.remote : undefined;
-  return local || remote ? { ...(local ? { local } : {}), ...(remote ? { remote } : {}) } : undefined;
-}
-
-function toLink(ifname: string, flags: string[], linkType: string | undefined, kind: string | undefined, ends: Endpoints | undefined, addrs: IpAddr[]): IpLink {
-  const linkinfo = kind !== undefined || ends ? { ...(kind !== undefined ? { info_kind: kind } : {}), ...(ends ? { info_data: ends } : {}) } : undefined;
-  return { ifname, flags, ...(linkType !== undefined ? { link_type: linkType } : {}), ...(linkinfo ? { linkinfo } : {}), addr_info: addrs };
-}
-
-function toAddr(a: IpAddr): IpAddr {
-  return {
-    family: a.family,
-    local: a.local,
-    prefixlen: a.prefixlen,
-    ...(a.label !== undefined ? { label: a.label } : {}),
-    ...(a.broadcast !== undefined ? { broadcast: a.broadcast } : {}),
-    ...(a.secondary === true ? { secondary: true } : {}),
-  };
-}
-
-export function parseLinks(stdout: string): IpLink[] {
-  return parseIpJson<JsonLink>(ADDR_TABLE, stdout).map((l) =>
-    toLink(l.ifname, l.flags ?? [], l.link_type, l.linkinfo?.info_kind, endpoints(l.linkinfo?.info_data), (l.addr_info ?? []).map(toAddr)),
-  );
-}
-
-/** The same links from `ip -d -o link show` and `ip -o addr show` (iproute2 without JSON). */
-export function linksFromText(linkText: string, addrText: string): IpLink[] {
-  const addrs = parseAddrText(addrText);
-  return parseLinkText(linkText).map((l) =>
-    toLink(l.ifname, l.flags, l.linkType, l.kind, l.endpoints, addrs.filter((a) => a.ifindex === l.ifindex).map(toAddr)),
-  );
-}
-
-export function readLinks(ctx: Pick<ModuleContext, 'exec' | 'cache'>): Promise<IpLink[]> {
-  return readIpTable(ctx, {
-    key: ADDR_TABLE,
-    json: ['-d', '-j', 'addr', 'show'],
-    fromJson: parseLinks,
-    async fromText({ exec }) {
-      const links = await execOk(exec, 'ip', ['-d', '-o', 'link', 'show']);
-      const addrs = await execOk(exec, 'ip', ['-o', 'addr', 'show']);
-      return linksFromText(links.stdout, addrs.stdout);
-    },
-  });
-}
-
-export function isUp(link: IpLink): boolean {
-  return link.flags.includes('UP');
-}
-
 interface Addr {
   local: string;
   prefixlen: number;
@@ -156,17 +65,17 @@ type Change =
   | { kind: 'add'; ip: string; prefix: number; label?: string }
   | { kind: 'up' };
 
-export function observe(links: IpLink[], dev: string): Observed {
-  const link = links.find((l) => l.ifname === dev);
+export function observe(ip: Pick<IpAddrTables, 'links' | 'addresses'>, dev: string): Observed {
+  const link = ip.links.find((l) => l.ifname === dev);
   if (!link) return { dev, exists: false, up: false, addrs: [] };
-  const addrs = link.addr_info
-    .filter((a) => a.family === 'inet')
+  const addrs = ip.addresses
+    .filter((a) => a.dev === dev && a.family === 'inet')
     .map((a) => ({ local: a.local, prefixlen: a.prefixlen, label: a.label ?? dev, secondary: a.secondary === true }));
   return { dev, exists: true, up: isUp(link), addrs };
 }
 
 function network(ip: string, prefix: number): number {
-  const n = ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  const n = ipToInt(ip);
   return prefix === 0 ? 0 : n - (n % 2 ** (32 - prefix));
 }
 
@@ -180,8 +89,8 @@ export default defineModule<Args, Observed, Change>({
   summary: 'an IPv4 address with prefix (and alias label) on a device, e.g. a VIP on lo:0 or tunl0',
   schema,
   async read(args, ctx) {
-    const cur = observe(await readLinks(ctx), args.dev);
-    return cur.exists ? cur : { ...cur, promised: ctx.cache.promised(`link:${args.dev}`) };
+    const cur = observe({ links: await ctx.kernel.read('links'), addresses: await ctx.kernel.read('addresses') }, args.dev);
+    return cur.exists ? cur : { ...cur, promised: ctx.kernel.promised(`link:${args.dev}`) };
   },
   plan(args, cur) {
     const before = cur.exists ? show(cur.dev, cur.up, cur.addrs) : `${cur.dev}: (no such device${cur.promised ? ' yet: an earlier task creates it' : ''})\n`;
@@ -206,20 +115,17 @@ export default defineModule<Args, Observed, Change>({
     return { id: `address:${args.dev}:${args.ip}`, retire: { address: `${args.ip}/${args.prefix}`, device: args.dev, state: 'absent' } };
   },
   async apply(args, changes, ctx) {
-    try {
-      for (const c of changes) {
-        if (c.kind === 'del') await execOk(ctx.exec, 'ip', ['addr', 'del', `${c.ip}/${c.prefix}`, 'dev', args.dev]);
-        else if (c.kind === 'add') {
-          // `brd +` derives the broadcast from the prefix as ifconfig does (none for /31 and /32).
-          const label = c.label ? ['label', c.label] : [];
-          await execOk(ctx.exec, 'ip', ['addr', 'add', `${c.ip}/${c.prefix}`, 'brd', '+', 'dev', args.dev, ...label]);
-        } else await execOk(ctx.exec, 'ip', ['link', 'set', args.dev, 'up']);
-      }
-    } finally {
-      // Addresses bring their own local and prefix routes.
-      ctx.cache.invalidate(ADDR_TABLE, ROUTE_TABLE);
+    for (const c of changes) {
+      if (c.kind === 'del') await execOk(ctx.exec, 'ip', ['addr', 'del', `${c.ip}/${c.prefix}`, 'dev', args.dev]);
+      else if (c.kind === 'add') {
+        // `brd +` derives the broadcast from the prefix as ifconfig does (none for /31 and /32).
+        const label = c.label ? ['label', c.label] : [];
+        await execOk(ctx.exec, 'ip', ['addr', 'add', `${c.ip}/${c.prefix}`, 'brd', '+', 'dev', args.dev, ...label]);
+      } else await execOk(ctx.exec, 'ip', ['link', 'set', args.dev, 'up']);
     }
   },
+  // Addresses bring their own local and prefix routes; `up` sets the link's flags.
+  touches: (args) => (args.state === 'present' && args.up ? ['addresses', 'routes', 'links'] : ['addresses', 'routes']),
 });
 
 /**

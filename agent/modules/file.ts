@@ -53,6 +53,7 @@ export default defineModule<Args, Observed, Change>({
   owns(args) {
     return args.state === 'absent' ? undefined : { id: `file:${args.path}`, retire: { path: args.path, state: 'absent' } };
   },
+  touches: [],
   async apply(args, changes, ctx) {
     const p = hostPath(ctx, args.path);
     for (const c of changes) {

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { execOk } from '../../common/exec.js';
-import { defineModule, hostPath, type ModuleContext } from '../module.js';
+import { defineModule, hostPath } from '../module.js';
 import { unitName } from '../validate.js';
 import { readText } from '../fsutil.js';
+import type { NetfilterTable } from '../kstate/iptables.js';
 import { currentValue } from './keyvalue.js';
 import { applyService, planService, readService } from './service.js';
 import { pickServiceProvider, type ServiceChange, type ServiceObserved, type ServiceWant } from '../providers/service-provider.js';
@@ -19,20 +20,9 @@ const schema = z
 
 type Args = z.infer<typeof schema>;
 
-export interface Chain {
-  name: string;
-  /** null for a user chain (`-` in iptables-save). */
-  policy: string | null;
-}
-export interface Table {
-  name: string;
-  chains: Chain[];
-  rules: string[];
-}
-
 interface Observed {
   /** null when iptables-save is not installed. */
-  tables: Table[] | null;
+  tables: readonly NetfilterTable[] | null;
   warnings: string[];
   /** null when the host has no init system to ask. */
   service: ServiceObserved | null;
@@ -48,48 +38,20 @@ type Change =
   | { kind: 'delete-chains'; table: string; chains: string[] }
   | { kind: 'policy'; table: string; chain: string };
 
-/** The read every run shares; a module that changes iptables invalidates it. */
-export const IPTABLES_SAVE_KEY = 'iptables-save';
-
-/** `iptables-save` text -> tables with chains and rules; counters and comments are dropped. */
-export function parseIptablesSave(text: string): { tables: Table[]; warnings: string[] } {
-  const tables: Table[] = [];
-  const warnings: string[] = [];
-  let cur: Table | undefined;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('# Warning:')) warnings.push(line.slice(2).trim());
-    else if (line.startsWith('*')) tables.push((cur = { name: line.slice(1).trim(), chains: [], rules: [] }));
-    else if (cur && line.startsWith(':')) {
-      const [name, policy] = line.slice(1).split(/\s+/);
-      cur.chains.push({ name, policy: policy === '-' ? null : policy });
-    } else if (cur && line.startsWith('-A ')) cur.rules.push(line);
-  }
-  return { tables, warnings };
-}
-
-function rulesText(tables: Table[] | null): string {
+function rulesText(tables: readonly NetfilterTable[] | null): string {
   if (tables === null) return 'iptables: not installed\n';
   if (!tables.length) return 'iptables: no tables loaded\n';
   return tables.map((t) => [`*${t.name}`, ...t.chains.map((c) => `:${c.name} ${c.policy ?? '-'}`), ...t.rules, ''].join('\n')).join('');
 }
 
 /** What is left after the flush: built-in chains only, all ACCEPT, no rules. Tables stay loaded. */
-function flushed(tables: Table[]): Table[] {
+function flushed(tables: readonly NetfilterTable[]): NetfilterTable[] {
   return tables.map((t) => ({ name: t.name, rules: [], chains: t.chains.filter((c) => c.policy !== null).map((c) => ({ ...c, policy: 'ACCEPT' })) }));
 }
 
 function serviceWant(args: Args, name: string): ServiceWant {
   const on = args.state === 'on';
   return { name, state: on ? 'running' : 'stopped', enabled: on, ...(args.provider ? { provider: args.provider } : {}) };
-}
-
-async function readRules(ctx: ModuleContext): Promise<string | null> {
-  return ctx.cache.get(IPTABLES_SAVE_KEY, async () => {
-    const r = await ctx.exec('iptables-save', []);
-    if (r.code === 127) return null;
-    if (r.code !== 0) throw new Error(`iptables-save failed (exit ${r.code}): ${r.stderr.trim()}`);
-    return r.stdout;
-  });
 }
 
 export default defineModule<Args, Observed, Change>({
@@ -100,8 +62,7 @@ export default defineModule<Args, Observed, Change>({
     const provider = pickServiceProvider(ctx.facts, args.provider);
     const serviceName = provider ? (args.service ?? (provider === 'systemd' ? 'firewalld' : 'iptables')) : null;
     const service = serviceName ? await readService(serviceWant(args, serviceName), ctx) : null;
-    const saved = args.state === 'off' ? await readRules(ctx) : null;
-    const parsed = saved === null ? null : parseIptablesSave(saved);
+    const parsed = args.state === 'off' ? await ctx.kernel.read('iptables') : null;
     let stopUnloads = false;
     if (args.state === 'off' && service?.exists && service.provider === 'sysv' && serviceName === 'iptables') {
       const conf = await readText(hostPath(ctx, '/etc/sysconfig/iptables-config'));
@@ -148,16 +109,14 @@ export default defineModule<Args, Observed, Change>({
     return { changes, before, after, ...(notes.length ? { msg: notes.join('; ') } : {}) };
   },
   async apply(_args, changes, ctx) {
-    try {
-      for (const c of changes) {
-        if (c.kind === 'service') await applyService([c.change], ctx);
-        else if (c.kind === 'reload-tables') for (const t of c.tables) await execOk(ctx.exec, 'iptables', ['-t', t, '-n', '-L']);
-        else if (c.kind === 'flush') await execOk(ctx.exec, 'iptables', ['-t', c.table, '-F']);
-        else if (c.kind === 'delete-chains') await execOk(ctx.exec, 'iptables', ['-t', c.table, '-X']);
-        else await execOk(ctx.exec, 'iptables', ['-t', c.table, '-P', c.chain, 'ACCEPT']);
-      }
-    } finally {
-      ctx.cache.invalidate(IPTABLES_SAVE_KEY);
+    for (const c of changes) {
+      if (c.kind === 'service') await applyService([c.change], ctx);
+      else if (c.kind === 'reload-tables') for (const t of c.tables) await execOk(ctx.exec, 'iptables', ['-t', t, '-n', '-L']);
+      else if (c.kind === 'flush') await execOk(ctx.exec, 'iptables', ['-t', c.table, '-F']);
+      else if (c.kind === 'delete-chains') await execOk(ctx.exec, 'iptables', ['-t', c.table, '-X']);
+      else await execOk(ctx.exec, 'iptables', ['-t', c.table, '-P', c.chain, 'ACCEPT']);
     }
   },
+  // Stopping RHEL 6's iptables service unloads netfilter modules; listing a table loads them.
+  touches: ['iptables', 'modules'],
 });

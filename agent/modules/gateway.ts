@@ -4,7 +4,8 @@ import { applyNm, describeNm, nmcliPresent, noConnectionMessage, readNmDevice, t
 import { defineModule } from '../module.js';
 import { ipv4, linkName } from '../validate.js';
 import keyvalue, { currentValue } from './keyvalue.js';
-import route, { applyRoute, covers, planRoute, readRoutes, type Route, type RouteChange } from './route.js';
+import type { Route } from '../kstate/ip-route.js';
+import route, { applyRoute, covers, planRoute, type RouteChange } from './route.js';
 
 const schema = z
   .object({
@@ -30,7 +31,7 @@ interface Observed {
   file: KvObserved;
   /** nmcli style: the device's active connection, unknown when the device cannot be told. */
   nm?: NmDevice;
-  routes: Route[];
+  routes: readonly Route[];
 }
 type Change = { kind: 'file'; path: string; change: KvChange } | NmGatewayChange | { kind: 'route'; change: RouteChange };
 
@@ -53,7 +54,7 @@ export function gatewayStyle(facts: HostFacts, override?: Style): Style {
 }
 
 /** The device of the most specific connected route (no gateway) that holds the address. */
-export function connectedDevice(routes: Route[], address: string): string | undefined {
+export function connectedDevice(routes: readonly Route[], address: string): string | undefined {
   return routes
     .filter((r) => r.table === 'main' && r.dst !== 'default' && !r.gateway && r.dev && covers(r.dst, address))
     .sort((a, b) => Number(b.dst.split('/')[1]) - Number(a.dst.split('/')[1]))[0]?.dev;
@@ -73,7 +74,7 @@ export default defineModule<Args, Observed, Change>({
   schema,
   async read(args, ctx) {
     let style = gatewayStyle(ctx.facts, args.style);
-    const routes = await readRoutes(ctx);
+    const routes = await ctx.kernel.read('routes');
     const dev = args.device ?? connectedDevice(routes, args.address);
     if (style !== 'nmcli') {
       const path = style === 'network' ? NETWORK : dev ? `${IFCFG_DIR}/ifcfg-${dev}` : undefined;
@@ -134,6 +135,8 @@ export default defineModule<Args, Observed, Change>({
     const retire = { address: args.address, state: 'absent', ...(args.device ? { device: args.device } : {}), ...(args.style ? { style: args.style } : {}) };
     return { id: `gateway:${args.address}`, retire };
   },
+  // The profile changes take effect at the next restart; the live route now.
+  touches: ['routes'],
   async apply(args, changes, ctx) {
     for (const c of changes) {
       if (c.kind === 'file') await keyvalue.apply(kvArgs(c.path, args), [c.change], ctx);

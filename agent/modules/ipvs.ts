@@ -3,10 +3,10 @@ import { defineModule, hostPath, type ModuleContext } from '../module.js';
 import { absPath, ipv4, netmask4, port } from '../validate.js';
 import { prefixToNetmask } from '../../common/ipv4.js';
 import { readText, writeAtomic } from '../fsutil.js';
-import { parseList } from '../ipvs/parse-list.js';
-import { parseSave } from '../ipvs/parse-save.js';
+import type { ListTable } from '../ipvs/parse-list.js';
 import { batchText, changeLine, reconcile, type IpvsChange } from '../ipvs/plan.js';
 import { realServerKey, renderTable, serviceKey, type IpvsTable, type VirtualService } from '../ipvs/table.js';
+import type { KernelState } from '../kstate/kernel-state.js';
 
 // ipvsadm 1.31 lists rr..mh (SCHEDULERS); twos is a newer kernel scheduler ipvsadm passes through.
 const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'] as const;
@@ -103,22 +103,8 @@ interface Observed {
 }
 type Change = IpvsChange | { kind: 'save'; path: string };
 
-/** RunCache keys of the kernel table reads; the module invalidates both after `ipvsadm -R`. */
-export const IPVS_CACHE_KEY = 'ipvs';
-export const IPVS_THRESHOLDS_CACHE_KEY = 'ipvs:thresholds';
-
-async function ipvsadm(ctx: Pick<ModuleContext, 'cache' | 'exec'>, key: string, args: string[]): Promise<string> {
-  const r = await ctx.cache.get(key, () => ctx.exec('ipvsadm', args));
-  if (r.code === 0) return r.stdout;
-  ctx.cache.invalidate(key);
-  if (r.code === 127) throw new Error('ipvsadm is not installed');
-  throw new Error(`ipvsadm ${args.join(' ')}: exit ${r.code}: ${r.stderr.trim().split('\n').join(' | ')}`);
-}
-
-/** The kernel table as `ipvsadm -Sn` prints it, read once per run and shared by every ipvs task. */
-export function readRules(ctx: Pick<ModuleContext, 'cache' | 'exec'>): Promise<string> {
-  return ipvsadm(ctx, IPVS_CACHE_KEY, ['-Sn']);
-}
+/** A read of the run's tables (`read`), or of the kernel as it is now (`reread`, after `-R`). */
+type ReadTable = KernelState['read'];
 
 /** The declared services in the table's model: defaults filled in, ports as ipvsadm sets them. */
 export function desiredServices(args: Pick<Args, 'services'>): VirtualService[] {
@@ -144,18 +130,25 @@ export function desiredServices(args: Pick<Args, 'services'>): VirtualService[] 
   });
 }
 
-async function observe(args: Args, ctx: ModuleContext): Promise<Observed> {
-  const raw = await readRules(ctx);
-  const table = parseSave(raw);
+/** The table with the thresholds of the listing on its real servers; a copy, the read is shared. */
+function withThresholds(table: IpvsTable, list: ListTable): IpvsTable {
+  const listed = new Map(list.services.flatMap((ls) => ls.realServers.map((lr) => [`${ls.key} ${lr.key}`, lr] as const)));
+  return {
+    services: table.services.map((s) => ({
+      ...s,
+      realServers: s.realServers.map((r) => {
+        const lr = listed.get(`${serviceKey(s)} ${realServerKey(r)}`);
+        return lr ? { ...r, uThreshold: lr.uThreshold, lThreshold: lr.lThreshold } : r;
+      }),
+    })),
+  };
+}
+
+async function observe(args: Args, ctx: ModuleContext, read: ReadTable = (t) => ctx.kernel.read(t)): Promise<Observed> {
+  const { raw, table: kernel } = await read('ipvs');
+  let table = kernel;
   if (args.services.some((s) => s.realServers.some((r) => r.uThreshold !== undefined || r.lThreshold !== undefined))) {
-    const list = parseList(await ipvsadm(ctx, IPVS_THRESHOLDS_CACHE_KEY, ['-L', '-n', '--thresholds']));
-    for (const ls of list.services) {
-      const svc = table.services.find((s) => serviceKey(s) === ls.key);
-      for (const lr of ls.realServers) {
-        const r = svc?.realServers.find((x) => realServerKey(x) === lr.key);
-        if (r) Object.assign(r, { uThreshold: lr.uThreshold, lThreshold: lr.lThreshold });
-      }
-    }
+    table = withThresholds(kernel, await read('ipvs-thresholds'));
   }
   if (!args.save) return { raw, table };
   return { raw, table, saveText: await readText(hostPath(ctx, args.save.path)) };
@@ -181,7 +174,8 @@ export default defineModule<Args, Observed, Change>({
   name: 'ipvs',
   summary: 'IPVS virtual services and real servers, reconciled in place with one ipvsadm -R batch',
   schema,
-  read: observe,
+  read: (args, ctx) => observe(args, ctx),
+  touches: ['ipvs', 'ipvs-thresholds'],
   plan(args, cur) {
     const desired = desiredServices(args);
     const { changes, foreign } = reconcile(desired, cur.table, args.policy);
@@ -204,19 +198,23 @@ export default defineModule<Args, Observed, Change>({
   },
   async apply(args, changes, ctx) {
     const kernel = changes.filter((c): c is IpvsChange => c.kind !== 'save');
+    let raw: string | undefined;
     if (kernel.length) {
       const r = await ctx.exec('ipvsadm', ['-R'], { input: batchText(kernel) });
-      ctx.cache.invalidate(IPVS_CACHE_KEY, IPVS_THRESHOLDS_CACHE_KEY);
       // restore_table keeps going after a failed line and exits with the last line's status only,
       // so the table is read back and whatever still differs is the error.
-      const left = reconcile(desiredServices(args), (await observe({ ...args, save: undefined }, ctx)).table, args.policy).changes;
+      const now = await observe({ ...args, save: undefined }, ctx, (t) => ctx.kernel.reread(t));
+      raw = now.raw;
+      const left = reconcile(desiredServices(args), now.table, args.policy).changes;
       if (r.code !== 0 || left.length) {
         const err = r.stderr.trim().split('\n').filter(Boolean).join(' | ');
         const todo = left.length ? `; still differs: ${left.map(changeLine).join(' | ')}` : '';
         throw new Error(`ipvsadm -R: exit ${r.code}${err ? `: ${err}` : ''}${todo}`);
       }
     }
-    if (args.save && changes.some((c) => c.kind === 'save')) await writeAtomic(hostPath(ctx, args.save.path), await readRules(ctx));
+    if (args.save && changes.some((c) => c.kind === 'save')) {
+      await writeAtomic(hostPath(ctx, args.save.path), raw ?? (await ctx.kernel.read('ipvs')).raw);
+    }
   },
 });
 

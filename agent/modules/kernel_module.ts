@@ -3,10 +3,10 @@ import { z } from 'zod';
 import { execOk } from '../../common/exec.js';
 import type { HostFacts } from '../../common/protocol.js';
 import { readText } from '../fsutil.js';
+import { moduleKey } from '../kstate/proc-modules.js';
+import { ALL_TABLES } from '../kstate/tables.js';
 import { defineModule, type ModuleContext } from '../module.js';
 import file from './file.js';
-import { ADDR_TABLE } from './address.js';
-import { ROUTE_TABLE } from './route.js';
 
 const schema = z
   .object({
@@ -34,18 +34,6 @@ interface Observed {
 }
 type Change = { kind: 'load' } | { kind: 'unload' } | { kind: 'file'; path: string; change: FileChange };
 
-/** Cache key of the loaded-module list, read once per run. */
-export const MODULES_TABLE = '/proc/modules';
-
-export function moduleKey(name: string): string {
-  return name.replace(/-/g, '_');
-}
-
-/** Names in /proc/modules (`ipip 16384 0 - Live 0x0000000000000000`); none without the file. */
-export function parseProcModules(text: string | null): Set<string> {
-  return new Set((text ?? '').split('\n').filter(Boolean).map((l) => l.split(' ')[0]));
-}
-
 /** `kernel/net/ipv4/ipip.ko` lines of modules.builtin, as module keys. */
 export function parseBuiltin(text: string | null): Set<string> {
   return new Set(
@@ -54,14 +42,6 @@ export function parseBuiltin(text: string | null): Set<string> {
       .filter(Boolean)
       .map((l) => moduleKey(l.slice(l.lastIndexOf('/') + 1).replace(/\.ko(\.[a-z]+)?$/, ''))),
   );
-}
-
-/**
- * The kernel's own tables are read where the kernel puts them, not under --root: --root moves
- * configuration files, while the module list belongs to the running kernel.
- */
-export function readLoaded(ctx: Pick<ModuleContext, 'cache'>): Promise<Set<string>> {
-  return ctx.cache.get(MODULES_TABLE, async () => parseProcModules(await readText('/proc/modules')));
 }
 
 async function isBuiltin(key: string, kernel: string): Promise<boolean> {
@@ -74,19 +54,15 @@ async function isBuiltin(key: string, kernel: string): Promise<boolean> {
   return parseBuiltin(await readText(`/lib/modules/${kernel}/modules.builtin`)).has(key);
 }
 
-export async function loadState(name: string, ctx: Pick<ModuleContext, 'cache' | 'facts'>): Promise<LoadState> {
+export async function loadState(name: string, ctx: Pick<ModuleContext, 'kernel' | 'facts'>): Promise<LoadState> {
   const key = moduleKey(name);
-  if ((await readLoaded(ctx)).has(key)) return 'loaded';
+  if ((await ctx.kernel.read('modules')).has(key)) return 'loaded';
   return (await isBuiltin(key, ctx.facts.os.kernel)) ? 'builtin' : 'absent';
 }
 
-/** Loads a module now; devices it creates (ipip's tunl0) make the link tables stale. */
-export async function loadModule(name: string, ctx: Pick<ModuleContext, 'exec' | 'cache'>): Promise<void> {
-  try {
-    await execOk(ctx.exec, 'modprobe', [name]);
-  } finally {
-    ctx.cache.invalidate(MODULES_TABLE, ADDR_TABLE, ROUTE_TABLE);
-  }
+/** Loads a module now; a caller's `touches` must name what it creates (ipip: tunl0). */
+export async function loadModule(name: string, ctx: Pick<ModuleContext, 'exec'>): Promise<void> {
+  await execOk(ctx.exec, 'modprobe', [name]);
 }
 
 /**
@@ -143,17 +119,14 @@ export default defineModule<Args, Observed, Change>({
   async apply(args, changes, ctx) {
     for (const c of changes) {
       if (c.kind === 'load') await loadModule(args.name, ctx);
-      else if (c.kind === 'unload') {
-        try {
-          await execOk(ctx.exec, 'modprobe', ['-r', args.name]);
-        } finally {
-          ctx.cache.invalidate(MODULES_TABLE, ADDR_TABLE, ROUTE_TABLE);
-        }
-      } else {
+      else if (c.kind === 'unload') await execOk(ctx.exec, 'modprobe', ['-r', args.name]);
+      else {
         const present = c.change.kind !== 'remove';
         const boot = bootFile(ctx.facts, args.name)!;
         await file.apply(fileArgs(boot, present), [c.change], ctx);
       }
     }
   },
+  // A module brings or takes away devices (ipip: tunl0), IPVS (ip_vs) or netfilter tables.
+  touches: ALL_TABLES,
 });

@@ -64,6 +64,7 @@ export default defineModule<Args, Observed, Change>({
   owns(args) {
     return args.state === 'absent' ? undefined : { id: `keyvalue:${args.path}:${args.key}`, retire: { path: args.path, key: args.key, state: 'absent' } };
   },
+  touches: [],
   async apply(args, changes, ctx) {
     for (const c of changes) await writeAtomic(hostPath(ctx, args.path), c.text);
   },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { execOk } from '../../common/exec.js';
+import { ALL_TABLES } from '../kstate/tables.js';
 import { defineModule, type ModuleContext } from '../module.js';
 import { pkgName } from '../validate.js';
 import { aptProvider } from '../providers/package-apt.js';
@@ -66,6 +67,8 @@ export default defineModule<Args, Observed, Change>({
     if (!todo.length) return { changes: [], before, after };
     return { changes: [{ kind: installing ? 'install' : 'remove', provider: cur.provider, names: todo }], before, after };
   },
+  // Debian starts a package's services on install, and scriptlets may load modules.
+  touches: ALL_TABLES,
   async apply(args, changes, ctx) {
     for (const c of changes) {
       const p = providerFor(c.provider, args);

@@ -1,12 +1,9 @@
 import { z } from 'zod';
 import { execOk } from '../../common/exec.js';
-import { readIpTable } from '../iproute.js';
-import { parseRouteText, type TextRoute } from '../iproute-text.js';
+import { canonicalDst, canonicalTable, type Route } from '../kstate/ip-route.js';
 import { defineModule, type ModuleContext, type Plan } from '../module.js';
 import { cidr, device, ipv4 } from '../validate.js';
 import { inSubnet, ipToInt } from '../../common/ipv4.js';
-
-const TABLE_IDS: Record<string, string> = { '253': 'default', '254': 'main', '255': 'local' };
 
 const schema = z
   .object({
@@ -58,36 +55,8 @@ export type RouteArgs = z.output<typeof schema>;
 /** What the route module's arguments look like before parsing, for modules that reuse it. */
 export type RouteInput = z.input<typeof schema>;
 
-/** One unicast route in canonical form: `dst` always has its prefix, `table` is a name or number. */
-export interface Route {
-  table: string;
-  dst: string;
-  gateway?: string;
-  dev?: string;
-  metric: number;
-  src?: string;
-  scope: string;
-}
 export type RouteChange = { kind: 'replace'; route: Route } | { kind: 'del'; route: Route };
 type Change = RouteChange;
-
-/**
- * Cache key of the IPv4 routing tables, read once per run. `type unicast` leaves out the local
- * table's entries, which some iproute2 5.x releases print as invalid JSON.
- */
-export const ROUTE_TABLE = 'ip -4 -j route show table all type unicast';
-
-/** The fields of one route of iproute2's JSON that are read; the text parser gives the same. */
-type IpRoute = TextRoute;
-
-export function canonicalDst(d: string): string {
-  if (d === 'default' || d === '0.0.0.0/0') return 'default';
-  return d.includes('/') ? d : `${d}/32`;
-}
-
-function canonicalTable(t: string | number): string {
-  return TABLE_IDS[String(t)] ?? String(t);
-}
 
 function hostBitsClear(dst: string): boolean {
   const [ip, len] = dst.split('/');
@@ -99,63 +68,6 @@ export function covers(dst: string, ip: string): boolean {
   if (dst === 'default') return true;
   const [net, len] = dst.split('/');
   return inSubnet(net, Number(len), ip);
-}
-
-/**
- * Parses iproute2's JSON. Releases before JSON support (RHEL 6's 2.6.32) refuse `-j`; some
- * between print text anyway. The modules' reads (agent/iproute.ts) fall back to the text form
- * before this; called on such output directly, it fails with one message.
- */
-export function parseIpJson<T>(command: string, stdout: string): T[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(stdout);
-  } catch {
-    parsed = undefined;
-  }
-  if (!Array.isArray(parsed)) throw new Error(`\`${command}\` did not print a JSON array: iproute2 too old for -j?`);
-  return parsed as T[];
-}
-
-/** Unicast routes in canonical form; local, broadcast and other types are the kernel's. */
-function unicastRoutes(routes: IpRoute[]): Route[] {
-  return routes
-    .filter((r) => r.type === undefined || r.type === 'unicast')
-    .map((r) => ({
-      table: canonicalTable(r.table ?? 'main'),
-      dst: canonicalDst(r.dst),
-      ...(r.gateway ? { gateway: r.gateway } : {}),
-      ...(r.dev ? { dev: r.dev } : {}),
-      metric: r.metric ?? 0,
-      ...(r.prefsrc ? { src: r.prefsrc } : {}),
-      scope: r.scope ?? 'global',
-    }));
-}
-
-/** Unicast routes of ROUTE_TABLE's output. */
-export function parseRoutes(stdout: string): Route[] {
-  return unicastRoutes(parseIpJson<IpRoute>(ROUTE_TABLE, stdout));
-}
-
-/**
- * The same routes from `ip -4 route show table all` (iproute2 without JSON). Every type is read
- * and the local table's `local` and `broadcast` entries are dropped by the type word that starts
- * their lines, as the JSON path drops them by `type`: with a `type` selector iproute2 leaves that
- * word out, so the text would no longer tell.
- */
-export function parseRoutesText(stdout: string): Route[] {
-  return unicastRoutes(parseRouteText(stdout));
-}
-
-export function readRoutes(ctx: Pick<ModuleContext, 'exec' | 'cache'>): Promise<Route[]> {
-  return readIpTable(ctx, {
-    key: ROUTE_TABLE,
-    json: ['-4', '-j', 'route', 'show', 'table', 'all', 'type', 'unicast'],
-    fromJson: parseRoutes,
-    async fromText({ exec }) {
-      return parseRoutesText((await execOk(exec, 'ip', ['-4', 'route', 'show', 'table', 'all'])).stdout);
-    },
-  });
 }
 
 /** `ip route` syntax, for diffs and messages. */
@@ -199,7 +111,7 @@ function matches(args: RouteArgs, r: Route): boolean {
  * route in effect (the lowest metric) stands for the key, so `default via X` means "traffic
  * leaves via X" and replacing it keeps its metric.
  */
-export function planRoute(args: RouteArgs, routes: Route[]): Plan<Change> {
+export function planRoute(args: RouteArgs, routes: readonly Route[]): Plan<Change> {
   const same = routes
     .filter((r) => r.table === args.table && r.dst === args.dst)
     .sort((a, b) => a.metric - b.metric);
@@ -231,23 +143,19 @@ export function planRoute(args: RouteArgs, routes: Route[]): Plan<Change> {
   return { changes: [{ kind: 'replace', route: want }], before, after, msg };
 }
 
-export async function applyRoute(changes: Change[], ctx: ModuleContext): Promise<void> {
-  try {
-    for (const c of changes) {
-      // A deletion names every attribute read, so that only that one route goes.
-      await execOk(ctx.exec, 'ip', ['route', c.kind, ...routeArgv(c.route)]);
-    }
-  } finally {
-    ctx.cache.invalidate(ROUTE_TABLE);
+export async function applyRoute(changes: Change[], ctx: Pick<ModuleContext, 'exec'>): Promise<void> {
+  for (const c of changes) {
+    // A deletion names every attribute read, so that only that one route goes.
+    await execOk(ctx.exec, 'ip', ['route', c.kind, ...routeArgv(c.route)]);
   }
 }
 
-export default defineModule<RouteArgs, Route[], Change>({
+export default defineModule<RouteArgs, readonly Route[], Change>({
   name: 'route',
   summary: 'an IPv4 route: a host route (VIP dev lo) or a default route via a gateway',
   schema,
   read(_args, ctx) {
-    return readRoutes(ctx);
+    return ctx.kernel.read('routes');
   },
   plan(args, routes) {
     return planRoute(args, routes);
@@ -260,4 +168,5 @@ export default defineModule<RouteArgs, Route[], Change>({
   apply(_args, changes, ctx) {
     return applyRoute(changes, ctx);
   },
+  touches: ['routes'],
 });

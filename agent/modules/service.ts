@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ALL_TABLES } from '../kstate/tables.js';
 import { defineModule, type ModuleContext, type Plan } from '../module.js';
 import { unitName } from '../validate.js';
 import {
@@ -90,5 +91,7 @@ export default defineModule<Args, ServiceObserved, ServiceChange>({
   schema,
   read: (args, ctx) => readService(args, ctx),
   plan: (args, cur) => planService(args, cur),
+  // Init scripts restore kernel state: ipvsadm its rules, iptables its tables, network its addresses.
+  touches: ALL_TABLES,
   apply: (_args, changes, ctx) => applyService(changes, ctx),
 });

@@ -79,7 +79,7 @@ export default defineModule<Args, Observed, Change>({
     }
     const fileText = await readText(hostPath(ctx, args.file));
     const dev = runtime === null ? procPath(args.name).match(/^\/proc\/sys\/net\/ipv[46]\/(?:conf|neigh)\/([^/]+)\//)?.[1] : undefined;
-    const pendingDevice = dev && ctx.cache.promised(`link:${dev}`) ? dev : undefined;
+    const pendingDevice = dev && ctx.kernel.promised(`link:${dev}`) ? dev : undefined;
     return { runtime, persisted: persistedValue(fileText, args.name), fileText, ...(pendingDevice ? { pendingDevice } : {}) };
   },
   plan(args, cur) {
@@ -114,6 +114,8 @@ export default defineModule<Args, Observed, Change>({
     if (args.state === 'absent' || !args.persist) return undefined;
     return { id: `sysctl:${args.file}:${args.name}`, retire: { name: args.name, value: args.value, state: 'absent', file: args.file } };
   },
+  // /proc/sys is read per task, not through a table.
+  touches: [],
   async apply(args, changes, ctx) {
     for (const c of changes) {
       if (c.kind === 'runtime') await fs.writeFile(procPath(args.name), c.value + '\n');

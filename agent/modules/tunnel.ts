@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { execOk } from '../../common/exec.js';
+import { isUp, type IpAddrTables } from '../kstate/ip-addr.js';
+import type { Table } from '../kstate/tables.js';
 import { defineModule } from '../module.js';
 import { ipv4, linkName } from '../validate.js';
-import { ADDR_TABLE, isUp, readLinks, type IpLink } from './address.js';
 import { loadModule } from './kernel_module.js';
-import { ROUTE_TABLE } from './route.js';
 
 /** The ipip module's fallback device: it exists once the module is loaded and cannot be deleted. */
 const FALLBACK = 'tunl0';
@@ -41,22 +41,22 @@ type Change =
   | { kind: 'down' }
   | { kind: 'delete' };
 
-export function observeTunnel(links: IpLink[], name: string): TunnelState {
-  const link = links.find((l) => l.ifname === name);
+export function observeTunnel(ip: Pick<IpAddrTables, 'links' | 'tunnels'>, name: string): TunnelState {
+  const link = ip.links.find((l) => l.ifname === name);
   if (!link) return { name, exists: false, up: false };
-  const data = link.linkinfo?.info_data ?? {};
-  const endpoint = (v: unknown) => (typeof v === 'string' && v !== 'any' ? v : undefined);
-  const local = endpoint(data.local);
-  const remote = endpoint(data.remote);
+  const tunnel = ip.tunnels.find((t) => t.ifname === name);
   return {
     name,
     exists: true,
-    kind: link.linkinfo?.info_kind ?? link.link_type,
+    kind: link.kind ?? link.link_type,
     up: isUp(link),
-    ...(local ? { local } : {}),
-    ...(remote ? { remote } : {}),
+    ...(tunnel?.local ? { local: tunnel.local } : {}),
+    ...(tunnel?.remote ? { remote: tunnel.remote } : {}),
   };
 }
+
+/** Devices, their addresses and routes, and (loading ipip) the module list. */
+const TOUCHES: readonly Table[] = ['links', 'tunnels', 'addresses', 'routes'];
 
 function show(t: TunnelState): string {
   if (!t.exists) return `${t.name}: (absent)\n`;
@@ -72,7 +72,7 @@ export default defineModule<Args, TunnelState, Change>({
   summary: 'an IP-in-IP tunnel device (tunl0 for LVS TUN mode) present and up, or absent',
   schema,
   async read(args, ctx) {
-    return observeTunnel(await readLinks(ctx), args.name);
+    return observeTunnel({ links: await ctx.kernel.read('links'), tunnels: await ctx.kernel.read('tunnels') }, args.name);
   },
   plan(args, cur) {
     const before = show(cur);
@@ -107,34 +107,31 @@ export default defineModule<Args, TunnelState, Change>({
     return args.state === 'absent' ? undefined : { id: `tunnel:${args.name}`, retire: { name: args.name, state: 'absent' } };
   },
   async apply(args, changes, ctx) {
-    try {
-      for (const c of changes) {
-        switch (c.kind) {
-          case 'load-ipip': {
-            await loadModule('ipip', ctx);
-            const links = await readLinks(ctx);
-            if (!links.some((l) => l.ifname === FALLBACK)) {
-              throw new Error('ipip is loaded but tunl0 did not appear (is net.core.fb_tunnels_only_for_init_net set?)');
-            }
-            break;
+    for (const c of changes) {
+      switch (c.kind) {
+        case 'load-ipip': {
+          await loadModule('ipip', ctx);
+          const links = await ctx.kernel.reread('links');
+          if (!links.some((l) => l.ifname === FALLBACK)) {
+            throw new Error('ipip is loaded but tunl0 did not appear (is net.core.fb_tunnels_only_for_init_net set?)');
           }
-          case 'add':
-            await execOk(ctx.exec, 'ip', ['link', 'add', args.name, 'type', 'ipip', ...endpoints(args)]);
-            break;
-          case 'modify':
-            await execOk(ctx.exec, 'ip', ['link', 'set', args.name, 'type', 'ipip', ...endpoints(args)]);
-            break;
-          case 'up':
-          case 'down':
-            await execOk(ctx.exec, 'ip', ['link', 'set', args.name, c.kind]);
-            break;
-          case 'delete':
-            await execOk(ctx.exec, 'ip', ['link', 'del', args.name]);
-            break;
+          break;
         }
+        case 'add':
+          await execOk(ctx.exec, 'ip', ['link', 'add', args.name, 'type', 'ipip', ...endpoints(args)]);
+          break;
+        case 'modify':
+          await execOk(ctx.exec, 'ip', ['link', 'set', args.name, 'type', 'ipip', ...endpoints(args)]);
+          break;
+        case 'up':
+        case 'down':
+          await execOk(ctx.exec, 'ip', ['link', 'set', args.name, c.kind]);
+          break;
+        case 'delete':
+          await execOk(ctx.exec, 'ip', ['link', 'del', args.name]);
+          break;
       }
-    } finally {
-      ctx.cache.invalidate(ADDR_TABLE, ROUTE_TABLE);
     }
   },
+  touches: (args) => (args.name === FALLBACK && args.state === 'present' ? [...TOUCHES, 'modules'] : TOUCHES),
 });

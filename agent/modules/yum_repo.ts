@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { defineModule, hostPath } from '../module.js';
 import { absPath, repoId, repoUrl } from '../validate.js';
 import { readText, withNewline, writeAtomic } from '../fsutil.js';
+import { splitLines } from '../lines.js';
 
 const flag = z.union([z.boolean(), z.literal(0), z.literal(1)]).transform((v) => v === true || v === 1);
 const urls = z.union([repoUrl, z.array(repoUrl).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]));
@@ -166,13 +167,6 @@ export function editRepoFile(text: string | null, id: string, want: Map<string, 
   return out.join('\n') + '\n';
 }
 
-function splitLines(text: string | null): string[] {
-  if (!text) return [];
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  return lines;
-}
-
 /** Our section(s) as the operator would read them in the file, for --diff. */
 function sectionText(file: string, text: string | null, id: string): string {
   const lines = splitLines(text);
@@ -229,6 +223,7 @@ export default defineModule<Args, Observed, Change>({
     const file = repoFileName(args);
     return { id: `yum_repo:${args.reposdir}/${file}:${args.name}`, retire: { name: args.name, file, reposdir: args.reposdir, state: 'absent' } };
   },
+  touches: [],
   async apply(args, changes, ctx) {
     const p = hostPath(ctx, path.posix.join(args.reposdir, repoFileName(args)));
     for (const c of changes) {

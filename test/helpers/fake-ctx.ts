@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Exec, ExecResult } from '../../common/exec.js';
 import type { HostFacts } from '../../common/protocol.js';
-import { RunCache, type ModuleContext } from '../../agent/module.js';
+import type { ModuleContext } from '../../agent/module.js';
+import { KernelState } from '../../agent/kstate/kernel-state.js';
 
 export function facts(over: Partial<HostFacts> = {}): HostFacts {
   return {
@@ -41,6 +42,12 @@ export function tempRoot(): { root: string; cleanup: () => void } {
   return { root, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }
 
+/** Kernel state read through `exec`, with /proc files from `files` (absent when not listed). */
+export function fakeKernel(exec: Exec, files: Record<string, string> = {}): KernelState {
+  return new KernelState({ exec, readFile: async (p) => files[p] ?? null });
+}
+
 export function ctxFor(root: string, over: Partial<ModuleContext> = {}): ModuleContext {
-  return { root, check: false, exec: fakeExec(), facts: facts({ root }), cache: new RunCache(), ...over };
+  const exec = over.exec ?? fakeExec();
+  return { root, check: false, exec, facts: facts({ root }), kernel: fakeKernel(exec), ...over };
 }

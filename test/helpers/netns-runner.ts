@@ -4,7 +4,7 @@
  */
 import { exec } from '../../common/exec.js';
 import type { AnyModule } from '../../agent/module.js';
-import { RunCache } from '../../agent/module.js';
+import { KernelState } from '../../agent/kstate/kernel-state.js';
 import { runTasks } from '../../agent/runner.js';
 import { facts } from './fake-ctx.js';
 import type { NetnsJob } from './netns.js';
@@ -26,6 +26,7 @@ for (const file of job.modules) {
 const base = facts();
 const hostFacts = { ...base, ...job.facts, os: { ...base.os, ...job.facts?.os }, root: job.root };
 const opts = { check: job.check ?? false, diff: job.diff ?? false };
-const ctx = { root: job.root, check: opts.check, exec: job.noIpJson ? withoutIpJson(exec) : exec, facts: hostFacts, cache: new RunCache() };
+const run = job.noIpJson ? withoutIpJson(exec) : exec;
+const ctx = { root: job.root, check: opts.check, exec: run, facts: hostFacts, kernel: new KernelState({ exec: run }) };
 const results = await runTasks(job.tasks, modules, ctx, opts, () => {});
 process.stdout.write(JSON.stringify(results));

@@ -12,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { exec, execOk } from '../../common/exec.js';
 import type { HostFacts, TaskResult } from '../../common/protocol.js';
-import { RunCache, type AnyModule } from '../../agent/module.js';
+import type { AnyModule } from '../../agent/module.js';
+import { KernelState } from '../../agent/kstate/kernel-state.js';
 import { runTasks } from '../../agent/runner.js';
 import yumRepo from '../../agent/modules/yum_repo.js';
 import service from '../../agent/modules/service.js';
@@ -43,7 +44,7 @@ function hostFacts(over: FactsOverride, root: string): HostFacts {
 
 /** One task through the agent's runner with the real exec, as an agent with --root would run it. */
 async function run(m: AnyModule, args: Record<string, unknown>, root: string, over: FactsOverride, check = false): Promise<TaskResult> {
-  const ctx = { root, check, exec, facts: hostFacts(over, root), cache: new RunCache() };
+  const ctx = { root, check, exec, facts: hostFacts(over, root), kernel: new KernelState({ exec }) };
   const [r] = await runTasks([{ name: m.name, module: m.name, args }], new Map([[m.name, m]]), ctx, { check, diff: true }, () => {});
   return r;
 }

@@ -1,14 +1,14 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import address, { ADDR_TABLE, observe, parseLinks } from '../../agent/modules/address.js';
-import { ROUTE_TABLE } from '../../agent/modules/route.js';
-import { prepare } from '../../agent/runner.js';
-import { RunCache } from '../../agent/module.js';
+import address, { observe } from '../../agent/modules/address.js';
+import { IP_ADDR_COMMAND, ipAddrTables, parseLinks } from '../../agent/kstate/ip-addr.js';
+import { IP_ROUTE_COMMAND } from '../../agent/kstate/ip-route.js';
+import { prepare, runOne } from '../../agent/runner.js';
 import { ctxFor, fakeExec } from '../helpers/fake-ctx.js';
 
 /** Real `ip -d -j addr show` output captured by test/fixtures/address/capture.sh. */
 const dump = (scene: string) => readFileSync(new URL(`../../../test/fixtures/address/${scene}.json`, import.meta.url), 'utf8');
-const links = (scene: string) => parseLinks(dump(scene));
+const links = (scene: string) => ipAddrTables(parseLinks(dump(scene)));
 const args = (a: Record<string, unknown>) => address.schema.parse(a);
 const ctx = ctxFor('/');
 const planOn = (scene: string, a: Record<string, unknown>) => {
@@ -33,7 +33,7 @@ test('observe reads labels, /32 on lo, secondaries and link state from real outp
 });
 
 test('observe reads tunl0 (hand-written ipip shape) like any device', (t) => {
-  const tunl0 = observe(parseLinks(readFileSync(new URL('../../../test/fixtures/tunnel/tun-realserver.json', import.meta.url), 'utf8')), 'tunl0');
+  const tunl0 = observe(ipAddrTables(parseLinks(readFileSync(new URL('../../../test/fixtures/tunnel/tun-realserver.json', import.meta.url), 'utf8'))), 'tunl0');
   t.true(tunl0.up);
   t.deepEqual(tunl0.addrs, [{ local: '172.25.7.100', prefixlen: 32, label: 'tunl0', secondary: false }]);
 });
@@ -92,29 +92,31 @@ test('plan: a missing device fails clearly when present, is fine when absent', (
   t.deepEqual(planOn('dr-realserver', { address: '172.25.7.100', device: 'tunl0', state: 'absent' }).changes, []);
 });
 
-test('read uses the run cache: one `ip` call for many tasks, again after apply invalidates it', async (t) => {
-  const exec = fakeExec({ [`ip ${ADDR_TABLE.slice(3)}`]: { stdout: dump('drift') } });
-  const c = { ...ctxFor('/'), exec, cache: new RunCache() };
+test('read uses the run cache: one `ip` call for many tasks, again after the runner drops what apply touched', async (t) => {
+  const addrRead = `ip ${IP_ADDR_COMMAND.slice(3)}`;
+  const routeRead = `ip ${IP_ROUTE_COMMAND.slice(3)}`;
+  const exec = fakeExec({ [addrRead]: { stdout: dump('drift') }, [routeRead]: { stdout: '[]' } });
+  const c = ctxFor('/', { exec });
+  const cmds = () => exec.calls.map((x) => [x.file, ...x.args].join(' '));
   const a = args({ address: '172.25.7.200/32', device: 'lo:0' });
-  const cur = await address.read(a, c);
+  await address.read(a, c);
   await address.read(args({ address: '172.25.7.3/24', device: 'eth0' }), c);
   t.is(exec.calls.length, 1);
-  let routeReloaded = false;
-  void c.cache.get(ROUTE_TABLE, async () => []);
-  await address.apply(a, address.plan(a, cur, c).changes, c);
-  t.deepEqual(exec.calls.slice(1).map((x) => [x.file, ...x.args].join(' ')), [
+  await c.kernel.read('routes');
+  await runOne(address, a, c, { check: false, diff: false });
+  t.deepEqual(cmds().slice(2), [
     'ip addr del 172.25.7.200/24 dev lo',
     'ip addr add 172.25.7.200/32 brd + dev lo label lo:0',
   ]);
   await address.read(a, c);
-  await c.cache.get(ROUTE_TABLE, async () => (routeReloaded = true));
-  t.is(exec.calls.length, 4, 'the address table is read again after apply');
-  t.true(routeReloaded, 'the route table is invalidated too (addresses bring routes)');
+  await c.kernel.read('routes');
+  t.is(cmds().filter((x) => x === addrRead).length, 2, 'the address table is read again after apply');
+  t.is(cmds().filter((x) => x === routeRead).length, 2, 'the route table is invalidated too (addresses bring routes)');
 });
 
 test('apply stops at the first failing command and says which', async (t) => {
   const exec = fakeExec({ 'ip link set eth0 up': { code: 2, stderr: 'RTNETLINK answers: Operation not permitted' } });
-  const c = { ...ctxFor('/'), exec };
+  const c = ctxFor('/', { exec });
   const a = args({ address: '172.25.7.3/24', device: 'eth0' });
   await t.throwsAsync(address.apply(a, [{ kind: 'up' }], c), { message: /ip link set eth0 up: exit 2: RTNETLINK answers: Operation not permitted/ });
 });

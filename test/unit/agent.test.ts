@@ -64,6 +64,7 @@ function gateModule(trace: string[], gates: Map<string, () => void>): AnyModule 
     name: 'gate',
     summary: 'waits for the test',
     schema: z.object({ id: z.string() }),
+    touches: [],
     async read(args, ctx) {
       trace.push(`read ${args.id}`);
       await new Promise<void>((r) => gates.set(args.id, r));

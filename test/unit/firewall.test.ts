@@ -1,8 +1,8 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import firewall, { IPTABLES_SAVE_KEY, parseIptablesSave } from '../../agent/modules/firewall.js';
+import firewall from '../../agent/modules/firewall.js';
+import { parseIptablesSave } from '../../agent/kstate/iptables.js';
 import type { ServiceObserved } from '../../agent/providers/service-provider.js';
-import { RunCache } from '../../agent/module.js';
 import { runOne } from '../../agent/runner.js';
 import { describeIssues } from '../../agent/validate.js';
 import { ctxFor, facts, fakeExec } from '../helpers/fake-ctx.js';
@@ -118,14 +118,12 @@ test('systemd host (RHEL 9): firewalld is the service; one iptables-save per run
     'systemctl is-enabled firewalld': { code: 0, stdout: 'enabled\n' },
     'systemctl is-active firewalld': { code: 0, stdout: 'active\n' },
   });
-  const cache = new RunCache();
-  const ctx = ctxFor('/', { exec, facts: RHEL9, cache });
+  const ctx = ctxFor('/', { exec, facts: RHEL9 });
   const cur = await firewall.read(OFF, ctx);
   await firewall.read(OFF, ctx);
   t.is(exec.calls.filter((c) => c.file === 'iptables-save').length, 1);
   t.is(cur.serviceName, 'firewalld');
-  const p = firewall.plan(OFF, cur, ctx);
-  await firewall.apply(OFF, p.changes, ctx);
+  await runOne(firewall, OFF, ctx, { check: false, diff: false });
   t.deepEqual(
     exec.calls.filter((c) => c.file === 'systemctl' && !c.args[0].startsWith('is-')).map((c) => c.args),
     [
@@ -135,7 +133,8 @@ test('systemd host (RHEL 9): firewalld is the service; one iptables-save per run
   );
   await firewall.read(OFF, ctx);
   t.is(exec.calls.filter((c) => c.file === 'iptables-save').length, 2, 'apply invalidated the cached read');
-  t.is(await cache.get(IPTABLES_SAVE_KEY, async () => 'x'), RULES);
+  t.deepEqual(await ctx.kernel.read('iptables'), parseIptablesSave(RULES));
+  t.is(exec.calls.filter((c) => c.file === 'iptables-save').length, 2);
 });
 
 test('on: start and enable; rules are not read or touched; a missing service fails', async (t) => {

@@ -2,7 +2,7 @@ import test from 'ava';
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import gateway, { connectedDevice, gatewayStyle } from '../../agent/modules/gateway.js';
-import { parseRoutes } from '../../agent/modules/route.js';
+import { parseRoutes } from '../../agent/kstate/ip-route.js';
 import { prepare } from '../../agent/runner.js';
 import { ctxFor, facts, fakeExec, tempRoot } from '../helpers/fake-ctx.js';
 

@@ -1,11 +1,11 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { formKey, readIpTable } from '../../agent/iproute.js';
-import { RunCache } from '../../agent/module.js';
-import address, { ADDR_TABLE } from '../../agent/modules/address.js';
+import { IpForms, readIp } from '../../agent/kstate/iproute.js';
+import address from '../../agent/modules/address.js';
 import gateway from '../../agent/modules/gateway.js';
-import route, { ROUTE_TABLE } from '../../agent/modules/route.js';
+import route from '../../agent/modules/route.js';
 import tunnel from '../../agent/modules/tunnel.js';
+import { runOne } from '../../agent/runner.js';
 import { ctxFor, facts, fakeExec } from '../helpers/fake-ctx.js';
 import { CMD, NO_JSON, sceneAnswers } from '../helpers/old-iproute.js';
 
@@ -29,7 +29,7 @@ test('`-j` refused (exit 255): every module reads the text form, each table once
     { local: '127.0.0.1', prefixlen: 8, label: 'lo', secondary: false },
     { local: '172.25.7.200', prefixlen: 24, label: 'lo', secondary: false },
   ]);
-  await address.apply(vip, address.plan(vip, cur, ctx).changes, ctx);
+  await runOne(address, vip, ctx, { check: false, diff: false });
   await address.read(vip, ctx);
   await route.read(route.schema.parse({ destination: 'default', gateway: '172.25.7.2' }), ctx);
   t.deepEqual(cmds(exec.calls).slice(5), [
@@ -47,40 +47,43 @@ test('`-j` ignored (text where JSON was asked, as some releases do for routes): 
     [CMD.routeJson]: { stdout: fixture('route/director.txt') },
     [CMD.routes]: { stdout: fixture('route/director.txt') },
   });
-  const ctx = { ...ctxFor('/'), exec, cache: new RunCache() };
+  const ctx = ctxFor('/', { exec });
   const want = await route.read(route.schema.parse({ destination: 'default', gateway: '172.25.7.1' }), ctx);
   t.is(want.length, 6);
   await address.read(address.schema.parse({ address: '172.25.7.2/24', device: 'eth0' }), ctx);
-  ctx.cache.invalidate(ADDR_TABLE, ROUTE_TABLE);
+  ctx.kernel.invalidate(['addresses', 'routes']);
   await address.read(address.schema.parse({ address: '172.25.7.2/24', device: 'eth0' }), ctx);
   await route.read(route.schema.parse({ destination: 'default', gateway: '172.25.7.1' }), ctx);
   t.deepEqual(cmds(exec.calls), [CMD.routeJson, CMD.routes, CMD.addrJson, CMD.addrJson, CMD.routes]);
-  t.is(await ctx.cache.get(formKey(ROUTE_TABLE), async () => 'unset'), 'text');
-  t.is(await ctx.cache.get(formKey(ADDR_TABLE), async () => 'unset'), 'json');
+  t.is(await ctx.kernel.forms.get('ip-route'), 'text');
+  t.is(await ctx.kernel.forms.get('ip-addr'), 'json');
 });
 
 test('no ip at all: the read fails with the text command named', async (t) => {
   const missing = { code: 127, stderr: 'ip: command not found' };
   const exec = fakeExec({ [CMD.addrJson]: missing, [CMD.links]: missing, [CMD.addrs]: missing });
-  const ctx = { ...ctxFor('/'), exec, cache: new RunCache() };
+  const ctx = ctxFor('/', { exec });
   await t.throwsAsync(address.read(address.schema.parse({ address: '172.25.7.2', device: 'eth0' }), ctx), {
     message: 'ip -d -o link show: exit 127: ip: command not found',
   });
 });
 
-test('readIpTable: JSON read once and used; text decided once even when both tables load at once', async (t) => {
+test('readIp: JSON read once and used; text decided once even when both tables load at once', async (t) => {
   const exec = fakeExec({ 'ip -j t1': { stdout: '[1]' }, 'ip -j t2': NO_JSON });
-  const ctx = { exec, cache: new RunCache() };
+  const forms = new IpForms();
   let texts = 0;
   const table = (name: string) => ({
-    key: name,
+    name,
     json: ['-j', name],
     fromJson: (s: string) => JSON.parse(s) as number[],
     fromText: async () => (texts++, [2]),
   });
-  t.deepEqual(await Promise.all([readIpTable(ctx, table('t1')), readIpTable(ctx, table('t2')), readIpTable(ctx, table('t2'))]), [[1], [2], [2]]);
-  ctx.cache.invalidate('t1', 't2');
-  t.deepEqual(await Promise.all([readIpTable(ctx, table('t1')), readIpTable(ctx, table('t2'))]), [[1], [2]]);
+  // The table memo of KernelState, reduced to what this test needs.
+  const memo = new Map<string, Promise<number[]>>();
+  const read = (name: string) => memo.get(name) ?? memo.set(name, readIp(exec, forms, table(name))).get(name)!;
+  t.deepEqual(await Promise.all([read('t1'), read('t2'), read('t2')]), [[1], [2], [2]]);
+  memo.clear();
+  t.deepEqual(await Promise.all([read('t1'), read('t2')]), [[1], [2]]);
   t.deepEqual(cmds(exec.calls), ['ip -j t1', 'ip -j t2', 'ip -j t1']);
   t.is(texts, 2);
 });

@@ -1,8 +1,9 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { parseAddrText, parseLinkText, parseRouteText } from '../../agent/iproute-text.js';
-import { linksFromText, observe, parseLinks } from '../../agent/modules/address.js';
-import { parseRoutes, parseRoutesText } from '../../agent/modules/route.js';
+import { parseAddrText, parseLinkText, parseRouteText } from '../../agent/kstate/iproute-text.js';
+import { ipAddrTables, linksFromText, parseLinks } from '../../agent/kstate/ip-addr.js';
+import { parseRoutes, parseRoutesText } from '../../agent/kstate/ip-route.js';
+import { observe } from '../../agent/modules/address.js';
 import { observeTunnel } from '../../agent/modules/tunnel.js';
 
 /**
@@ -87,9 +88,9 @@ test('RHEL 6 routes: two spaces between fields, the local table dropped by type,
 });
 
 test('RHEL 6 sample reads like the JSON of the same devices: the DR VIP on lo:0 and tunl0', (t) => {
-  const rhel6 = textLinks('address', 'rhel6-realserver');
-  t.deepEqual(observe(rhel6, 'lo'), observe(parseLinks(fixture('address/dr-realserver.json')), 'lo'));
-  t.deepEqual(observeTunnel(rhel6, 'tunl0'), observeTunnel(parseLinks(fixture('tunnel/tun-realserver.json')), 'tunl0'));
+  const rhel6 = ipAddrTables(textLinks('address', 'rhel6-realserver'));
+  t.deepEqual(observe(rhel6, 'lo'), observe(ipAddrTables(parseLinks(fixture('address/dr-realserver.json'))), 'lo'));
+  t.deepEqual(observeTunnel(rhel6, 'tunl0'), observeTunnel(ipAddrTables(parseLinks(fixture('tunnel/tun-realserver.json'))), 'tunl0'));
 });
 
 test('link lines: peer names, @NONE, operstate, link-layer address, kind and endpoints', (t) => {

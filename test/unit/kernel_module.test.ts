@@ -1,11 +1,11 @@
 import test from 'ava';
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ADDR_TABLE } from '../../agent/modules/address.js';
-import kernelModule, { MODULES_TABLE, bootFile, loadState, parseBuiltin, parseProcModules } from '../../agent/modules/kernel_module.js';
-import { RunCache } from '../../agent/module.js';
-import { prepare } from '../../agent/runner.js';
-import { ctxFor, facts, fakeExec, tempRoot } from '../helpers/fake-ctx.js';
+import kernelModule, { bootFile, loadState, parseBuiltin } from '../../agent/modules/kernel_module.js';
+import { parseProcModules } from '../../agent/kstate/proc-modules.js';
+import { KernelState } from '../../agent/kstate/kernel-state.js';
+import { prepare, runOne } from '../../agent/runner.js';
+import { ctxFor, facts, fakeExec, fakeKernel, tempRoot } from '../helpers/fake-ctx.js';
 
 /** Hand-written in the kernel's formats: this kernel has no /proc/modules (see the README there). */
 const fixture = (p: string) => readFileSync(new URL(`../../../test/fixtures/kernel_module/${p}`, import.meta.url), 'utf8');
@@ -26,8 +26,8 @@ test('parseProcModules and parseBuiltin read the kernel formats', (t) => {
 });
 
 test('loadState uses the cached module list; - and _ are the same name', async (t) => {
-  const ctx = { ...ctxFor('/'), cache: new RunCache() };
-  void ctx.cache.get(MODULES_TABLE, async () => parseProcModules(fixture('proc-modules.txt')));
+  const exec = fakeExec();
+  const ctx = ctxFor('/', { exec, kernel: fakeKernel(exec, { '/proc/modules': fixture('proc-modules.txt') }) });
   t.is(await loadState('ip_vs', ctx), 'loaded');
   t.is(await loadState('iptable-nat', ctx), 'loaded');
 });
@@ -87,23 +87,27 @@ test('plan: no known boot mechanism fails unless boot: false', (t) => {
 test('apply: modprobe, boot file under --root, caches of modules and links invalidated', async (t) => {
   const { root, cleanup } = tempRoot();
   t.teardown(cleanup);
-  const exec = fakeExec();
-  const ctx = ctxFor(root, { exec, facts: { ...RHEL6, root }, cache: new RunCache() });
-  let reloaded = 0;
-  void ctx.cache.get(MODULES_TABLE, async () => new Set<string>());
-  void ctx.cache.get(ADDR_TABLE, async () => []);
+  const exec = fakeExec({ 'ip -d -j addr show': { stdout: '[]' } });
+  let procReads = 0;
+  const kernel = new KernelState({ exec, readFile: async () => (procReads++, '') });
+  const ctx = ctxFor(root, { exec, facts: { ...RHEL6, root }, kernel });
+  await ctx.kernel.read('modules');
+  await ctx.kernel.read('links');
   const a = args({ name: 'ip_vs' });
-  await kernelModule.apply(a, kernelModule.plan(a, { load: 'absent', boot: SYSV_FILE, file: nothing }, ctx).changes, ctx);
-  t.deepEqual(cmds(exec.calls), ['modprobe ip_vs']);
+  // The real module's apply and touches through the runner, on a fixed observation.
+  const absent = { ...kernelModule, read: async () => ({ load: 'absent' as const, boot: SYSV_FILE, file: nothing }) };
+  await runOne(absent, a, ctx, { check: false, diff: false });
+  t.deepEqual(cmds(exec.calls), ['ip -d -j addr show', 'modprobe ip_vs']);
   const script = path.join(root, SYSV_FILE.path);
   t.is(await fs.readFile(script, 'utf8'), SYSV_FILE.content);
   t.is((await fs.stat(script)).mode & 0o777, 0o755);
-  await ctx.cache.get(MODULES_TABLE, async () => (reloaded++, new Set<string>()));
-  await ctx.cache.get(ADDR_TABLE, async () => (reloaded++, []));
-  t.is(reloaded, 2);
+  await ctx.kernel.read('modules');
+  await ctx.kernel.read('links');
+  t.is(procReads, 2);
+  t.deepEqual(cmds(exec.calls), ['ip -d -j addr show', 'modprobe ip_vs', 'ip -d -j addr show']);
   const gone = args({ name: 'ip_vs', state: 'absent' });
   await kernelModule.apply(gone, kernelModule.plan(gone, { load: 'loaded', boot: SYSV_FILE, file: { content: SYSV_FILE.content, mode: 0o755 } }, ctx).changes, ctx);
-  t.deepEqual(cmds(exec.calls), ['modprobe ip_vs', 'modprobe -r ip_vs']);
+  t.deepEqual(cmds(exec.calls).slice(3), ['modprobe -r ip_vs']);
   await t.throwsAsync(fs.access(script));
 });
 

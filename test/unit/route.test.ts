@@ -1,8 +1,8 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import route, { ROUTE_TABLE, covers, formatRoute, parseRoutes, planRoute } from '../../agent/modules/route.js';
-import { RunCache } from '../../agent/module.js';
-import { prepare } from '../../agent/runner.js';
+import route, { covers, formatRoute, planRoute } from '../../agent/modules/route.js';
+import { IP_ROUTE_COMMAND, parseRoutes } from '../../agent/kstate/ip-route.js';
+import { prepare, runOne } from '../../agent/runner.js';
 import { ctxFor, fakeExec } from '../helpers/fake-ctx.js';
 
 /** Real `ip -4 -j route show table all type unicast` output captured by test/fixtures/address/capture.sh. */
@@ -108,19 +108,20 @@ test('covers tells whether a destination holds an address', (t) => {
   t.true(covers('172.25.7.200/32', '172.25.7.200'));
 });
 
-test('read is cached per run; apply runs ip route replace/del with the whole key and invalidates', async (t) => {
+test('read is cached per run; apply runs ip route replace/del with the whole key; the runner invalidates', async (t) => {
   const exec = fakeExec({ 'ip -4 -j route show table all type unicast': { stdout: dump('drift') } });
-  const ctx = { ...ctxFor('/'), exec, cache: new RunCache() };
+  const ctx = ctxFor('/', { exec });
   const a = args({ destination: 'default', gateway: '172.25.7.2' });
-  const cur = await route.read(a, ctx);
+  await route.read(a, ctx);
   await route.read(args({ destination: '172.25.7.200', device: 'lo' }), ctx);
-  t.deepEqual(cmds(exec.calls), [`ip ${ROUTE_TABLE.slice(3)}`]);
-  await route.apply(a, route.plan(a, cur, ctx).changes, ctx);
+  t.deepEqual(cmds(exec.calls), [`ip ${IP_ROUTE_COMMAND.slice(3)}`]);
+  await runOne(route, a, ctx, { check: false, diff: false });
   const gone = args({ destination: 'default', state: 'absent' });
-  await route.apply(gone, route.plan(gone, cur, ctx).changes, ctx);
+  await runOne(route, gone, ctx, { check: false, diff: false });
   await route.read(a, ctx);
   t.deepEqual(cmds(exec.calls).slice(1), [
     'ip route replace default via 172.25.7.2 table main metric 100',
+    'ip -4 -j route show table all type unicast',
     'ip route del default via 172.25.7.9 dev lo table main metric 100',
     'ip -4 -j route show table all type unicast',
   ]);

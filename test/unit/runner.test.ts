@@ -22,6 +22,7 @@ function cellModule(cells: Map<string, string>, applied: string[]): AnyModule {
       applied.push(args.key);
       cells.set(args.key, changes[0]);
     },
+    touches: [],
   });
 }
 

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { parseLinks } from '../../agent/modules/address.js';
+import { ipAddrTables, parseLinks } from '../../agent/kstate/ip-addr.js';
 import tunnel, { observeTunnel } from '../../agent/modules/tunnel.js';
 import { prepare } from '../../agent/runner.js';
 import { ctxFor, fakeExec } from '../helpers/fake-ctx.js';
@@ -10,7 +10,7 @@ import { ctxFor, fakeExec } from '../helpers/fake-ctx.js';
  * no ipip; see test/fixtures/tunnel/README.md); address/*.json are real captures.
  */
 const dump = (p: string) => readFileSync(new URL(`../../../test/fixtures/${p}.json`, import.meta.url), 'utf8');
-const links = (p: string) => parseLinks(dump(p));
+const links = (p: string) => ipAddrTables(parseLinks(dump(p)));
 const args = (a: Record<string, unknown>) => tunnel.schema.parse(a);
 const ctx = ctxFor('/');
 const planOn = (p: string, a: Record<string, unknown>) => {
@@ -72,14 +72,14 @@ test('plan: absent sets tunl0 down (it cannot be deleted) and deletes other tunn
 
 test('apply: modprobe ipip, check tunl0 appeared (a fresh read), bring it up', async (t) => {
   const exec = fakeExec({ 'ip -d -j addr show': { stdout: dump('tunnel/ipip-loaded') } });
-  const c = { ...ctxFor('/'), exec };
+  const c = ctxFor('/', { exec });
   await tunnel.apply(args({}), [{ kind: 'load-ipip' }, { kind: 'up' }], c);
   t.deepEqual(cmds(exec.calls), ['modprobe ipip', 'ip -d -j addr show', 'ip link set tunl0 up']);
 });
 
 test('apply: a tunl0 that does not appear after modprobe is a clear failure', async (t) => {
   const exec = fakeExec({ 'ip -d -j addr show': { stdout: dump('address/dr-realserver') } });
-  await t.throwsAsync(tunnel.apply(args({}), [{ kind: 'load-ipip' }, { kind: 'up' }], { ...ctxFor('/'), exec }), {
+  await t.throwsAsync(tunnel.apply(args({}), [{ kind: 'load-ipip' }, { kind: 'up' }], ctxFor('/', { exec })), {
     message: /ipip is loaded but tunl0 did not appear/,
   });
   t.deepEqual(cmds(exec.calls), ['modprobe ipip', 'ip -d -j addr show']);
@@ -87,7 +87,7 @@ test('apply: a tunl0 that does not appear after modprobe is a clear failure', as
 
 test('apply: named tunnels are added, changed and deleted with ip link', async (t) => {
   const exec = fakeExec();
-  const c = { ...ctxFor('/'), exec };
+  const c = ctxFor('/', { exec });
   const a = args({ name: 'tun1', local: '172.25.7.3', remote: '172.25.7.2' });
   await tunnel.apply(a, [{ kind: 'add' }, { kind: 'up' }, { kind: 'modify' }, { kind: 'down' }, { kind: 'delete' }], c);
   t.deepEqual(cmds(exec.calls), [
