@@ -6,7 +6,7 @@ import { DEFAULT_DATA, DEFAULT_PORT } from './client.js';
 
 export interface ControllerStartFlags {
   data?: string;
-  port?: string;
+  port?: number;
   listen?: string;
   token?: string;
   project?: string;

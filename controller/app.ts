@@ -7,6 +7,8 @@ import { agentRoutes } from './routes/agents.js';
 import { runRoutes } from './routes/runs.js';
 import { healthView } from './routes/health-view.js';
 import { loadSchedules, Scheduler } from './schedules.js';
+import { useZodSchemas, type ZodTypeProvider } from './zod-schemas.js';
+import { HealthResponseSchema, ScheduleListSchema } from '../common/api.js';
 import type { PlanEnv } from './plan-run.js';
 import path from 'node:path';
 
@@ -34,6 +36,7 @@ export interface Controller {
 export async function buildController(opts: ControllerOptions): Promise<Controller> {
   const store = await Store.open(opts.dataDir);
   const app = Fastify({ logger: opts.logger ?? false });
+  useZodSchemas(app);
   const hub = new AgentHub(app.server, store, opts.token);
   const runs = new RunManager(store, hub, opts.jobTimeoutMs);
 
@@ -61,8 +64,9 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
   const scheduler = new Scheduler(runs, planEnv);
   scheduler.start(await loadSchedules(opts.schedulesFile ?? path.join(opts.projectDir, 'schedules.yml')));
 
-  app.get('/api/health', async () => ({ ok: true }));
-  app.get('/api/schedules', async () => scheduler.list());
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  api.get('/api/health', { schema: { response: { 200: HealthResponseSchema } } }, async () => ({ ok: true }));
+  api.get('/api/schedules', { schema: { response: { 200: ScheduleListSchema } } }, async () => scheduler.list());
   agentRoutes(app, hub);
   runRoutes(app, { store, runs, planEnv });
   healthView(app, hub);

@@ -12,6 +12,7 @@ import {
   type TaskResult,
 } from '../common/protocol.js';
 import type { Store } from './store.js';
+import type { AgentView } from '../common/api.js';
 
 type AgentSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
@@ -30,15 +31,7 @@ interface Conn {
   jobs: Map<string, JobHandlers>;
 }
 
-export interface AgentView {
-  name: string;
-  online: boolean;
-  address?: string;
-  lastHeartbeat: string | null;
-  heartbeatAgeMs: number | null;
-  health?: Health;
-  facts?: unknown;
-}
+export type { AgentView };
 
 export function tokensEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);

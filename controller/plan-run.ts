@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { CtlError } from '../common/errors.js';
+import type { RunRequest } from '../common/api.js';
 import type { HostFacts, RenderedTask } from '../common/protocol.js';
 import { hostVars, loadInventory, selectHosts, type Inventory } from './inventory/index.js';
 import { mergeInventories } from './inventory/merge.js';
@@ -9,18 +10,8 @@ import type { RunSpec } from './run-manager.js';
 import type { LedgerEntry } from './store.js';
 import { renderString, type Vars } from './template.js';
 
-export interface RunRequest {
-  kind: 'role' | 'playbook';
-  role?: string;
-  playbook?: string;
-  /** For a role: the hosts to run on; for a playbook: a limit on every play's hosts. */
-  hosts?: string;
-  /** One inventory or several (`-i a -i b`): later files win where they overlap. */
-  inventory: string | string[];
-  extraVars?: Vars;
-  check?: boolean;
-  diff?: boolean;
-}
+/** What a run is asked for is defined by the API (common/api.ts). */
+export type { RunRequest };
 
 export interface PlanEnv {
   projectDir: string;

@@ -1,0 +1,50 @@
+import type { z } from 'zod';
+import { CtlError, type ErrorCode } from './errors.js';
+
+type Issue = z.core.$ZodIssue;
+
+/** `body.inventory`, `response[0].online`: the path as a reader would write it. */
+export function fieldPath(root: string, path: readonly PropertyKey[]): string {
+  return path.reduce<string>((s, k) => (typeof k === 'number' ? `${s}[${k}]` : `${s}.${String(k)}`), root);
+}
+
+// zod's messages start with a category ("Invalid input: expected boolean, received string");
+// the field path already says where, so only the part after it is kept.
+const CATEGORY = /^(Invalid input|Invalid option|Too small|Too big|Invalid string|Invalid key): /;
+
+function received(msg: string): string | undefined {
+  return /received (\w+)$/.exec(msg)?.[1];
+}
+
+function issueText(issue: Issue): string {
+  if (issue.code === 'invalid_type' && received(issue.message) === 'undefined') return `missing (expected ${issue.expected})`;
+  if (issue.code === 'invalid_union' && issue.errors.length) {
+    // A value of none of several types: say which types, not "Invalid input".
+    const top = issue.errors.map((branch) => branch.find((i) => i.path.length === 0));
+    if (top.every((i) => i?.code === 'invalid_type')) {
+      const expected = top.map((i) => (i as z.core.$ZodIssueInvalidType).expected).join(' or ');
+      const got = received(top[0]!.message);
+      return got === 'undefined' ? `missing (expected ${expected})` : `expected ${expected}, received ${got}`;
+    }
+  }
+  return issue.message.replace(CATEGORY, '');
+}
+
+/** One line per problem: `body.check: expected boolean, received string`. */
+export function describeIssues(root: string, issues: readonly Issue[]): { field: string; text: string }[] {
+  return issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((k) => ({ field: fieldPath(root, [...issue.path, k]), text: 'unknown field' }))
+      : [{ field: fieldPath(root, issue.path), text: issueText(issue) }],
+  );
+}
+
+/**
+ * A schema mismatch as one coded error: the first field in `where.field` (so the error line
+ * reads `body.check: expected boolean, received string`), any further ones after it.
+ */
+export function schemaError(code: ErrorCode, root: string, issues: readonly Issue[], suffix = ''): CtlError {
+  const [first, ...rest] = describeIssues(root, issues);
+  const more = rest.map((r) => `; ${r.field}: ${r.text}`).join('');
+  return new CtlError(code, `${first?.text ?? 'does not match the schema'}${more}${suffix}`, { field: first?.field ?? root });
+}
