@@ -30,13 +30,20 @@ function issueText(issue: Issue): string {
   return issue.message.replace(CATEGORY, '');
 }
 
+function describe(root: string, issue: Issue, base: readonly PropertyKey[]): { field: string; text: string }[] {
+  const at = [...base, ...issue.path];
+  if (issue.code === 'unrecognized_keys') return issue.keys.map((k) => ({ field: fieldPath(root, [...at, k]), text: 'unknown field' }));
+  if (issue.code === 'invalid_union') {
+    // One branch had the right type and failed inside (`inventory: ['a', 7]`): that is the problem.
+    const inside = issue.errors.filter((branch) => branch.length && branch.every((i) => i.path.length > 0));
+    if (inside.length === 1) return inside[0]!.flatMap((i) => describe(root, i, at));
+  }
+  return [{ field: fieldPath(root, at), text: issueText(issue) }];
+}
+
 /** One line per problem: `body.check: expected boolean, received string`. */
 export function describeIssues(root: string, issues: readonly Issue[]): { field: string; text: string }[] {
-  return issues.flatMap((issue) =>
-    issue.code === 'unrecognized_keys'
-      ? issue.keys.map((k) => ({ field: fieldPath(root, [...issue.path, k]), text: 'unknown field' }))
-      : [{ field: fieldPath(root, issue.path), text: issueText(issue) }],
-  );
+  return issues.flatMap((issue) => describe(root, issue, []));
 }
 
 /**
