@@ -1,6 +1,6 @@
 import { Argument, Option, type Command } from 'commander';
 import { EXIT } from '../common/errors.js';
-import { LAB_MODES } from '../lab/state.js';
+import { LAB_MODES } from '../lab/modes.js';
 import { GUEST_ROOT, LAB_HOST_NAMES } from '../lab/topology.js';
 import { tcpPort, type Done } from './options.js';
 import type { RunFlags } from './run-request.js';

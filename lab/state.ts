@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import type { LabMode } from './modes.js';
 import { DEFAULT_LAB_PORT, labPaths, type LabPaths } from './paths.js';
 
-export type LabMode = 'nat' | 'tun' | 'dr';
-export const LAB_MODES: readonly LabMode[] = ['nat', 'tun', 'dr'];
+export { LAB_MODES, type LabMode } from './modes.js';
 
 /** What `lab up` records about a running lab (`<labdir>/state.json`). */
 export interface LabState {
