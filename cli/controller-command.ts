@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildController } from '../controller/app.js';
+import { EXIT } from '../common/errors.js';
 import { DEFAULT_DATA, DEFAULT_PORT } from './client.js';
 
 export interface ControllerStartFlags {
@@ -39,5 +40,5 @@ export async function controllerStart(flags: ControllerStartFlags): Promise<numb
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
   });
   await ctl.close();
-  return 0;
+  return EXIT.ok;
 }

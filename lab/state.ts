@@ -63,5 +63,5 @@ export function labControllerDefaults(p: LabPaths = labPaths()): { url: string; 
   return token ? { url: controllerUrl(s.port), token } : undefined;
 }
 
-/** The name `ctl` looks for (cli/ctl.ts): the lab's controller endpoint when a lab is up. */
+/** The name `ctl` looks for (cli/client.ts): the lab's controller endpoint when a lab is up. */
 export const labEndpoint = (): { url: string; token: string } | undefined => labControllerDefaults();
