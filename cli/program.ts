@@ -58,9 +58,11 @@ export function buildProgram(done: Done): Command {
     .option('--json', 'the result as JSON')
     .action(async (target: string | undefined, _o, cmd: Command) => done(await (await import('./lint-command.js')).lintCommand(target, cmd.optsWithGlobals())));
 
-  planOptions(program.command('drift').description(`the playbook in check mode with diffs; exit ${EXIT.drift} when a host drifted`).argument('[playbook]', 'default site.yml')).action(
-    async (target: string | undefined, _o, cmd: Command) => done(await (await import('./run-command.js')).driftCommand(target, cmd.optsWithGlobals())),
-  );
+  planOptions(program.command('drift').description(`the playbook in check mode with diffs; exit ${EXIT.drift} when a host drifted`).argument('[playbook]', 'default site.yml'))
+    // Accepted as ansible-playbook users type them; drift always checks and diffs.
+    .option('-C, --check', 'always on for drift')
+    .option('-D, --diff', 'always on for drift')
+    .action(async (target: string | undefined, _o, cmd: Command) => done(await (await import('./run-command.js')).driftCommand(target, cmd.optsWithGlobals())));
 
   program
     .command('agents')
