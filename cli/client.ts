@@ -1,7 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { CtlError, type ErrorCode } from '../common/errors.js';
+import type { z } from 'zod';
+import { ApiErrorSchema } from '../common/api.js';
+import { CtlError, ERRORS, type ErrorCode } from '../common/errors.js';
+import { schemaError } from '../common/schema-error.js';
 
 export interface Endpoint {
   url: string;
@@ -27,9 +30,45 @@ export function resolveEndpoint(flags: { controller?: string; token?: string }, 
   return { url: url.replace(/\/$/, ''), token };
 }
 
+export interface EndpointFlags {
+  controller?: string;
+  token?: string;
+}
+
+/** A client for the controller these flags (or the environment, or a running lab) name. */
+export async function clientFor(flags: EndpointFlags): Promise<Client> {
+  return new Client(resolveEndpoint(flags, await labEndpoint()));
+}
+
+/** A running lab's endpoint, when the lab's code is there (it is not in every install). */
+export async function labEndpoint(): Promise<(() => Endpoint | undefined) | undefined> {
+  try {
+    return (await import('../lab/state.js')).labEndpoint;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Checks a response (or one line of a stream) against its schema from common/api.ts. */
+export function parseResponse<S extends z.ZodType>(schema: S, data: unknown, root: string, what: string): z.output<S> {
+  const r = schema.safeParse(data);
+  if (r.success) return r.data;
+  throw schemaError('CTL_ERR_API_RESPONSE', root, r.error.issues, ` (${what}: is the controller the same version as ctl?)`);
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CtlError('CTL_ERR_API_RESPONSE', `${what}: the answer is not JSON: ${text.slice(0, 80)}`, { field: 'response' });
+  }
+}
+
 /**
  * The controller's HTTP API over node:http (plain HTTP on the management network; fetch costs
- * ~30 ms of start-up in every ctl invocation). Errors come back as the controller's CtlError.
+ * ~30 ms of start-up in every ctl invocation). Errors come back as the controller's CtlError;
+ * every answer is parsed with its schema, so a field that is not what the API promises is an
+ * error naming that field, not an `undefined` further on.
  */
 export class Client {
   constructor(readonly ep: Endpoint) {}
@@ -56,36 +95,42 @@ export class Client {
     const res = await this.request(p, method, body);
     if ((res.statusCode ?? 500) < 400) return res;
     const text = await readAll(res);
-    let err: { code?: ErrorCode; message?: string; where?: object } | undefined;
+    let answer: unknown;
     try {
-      err = (JSON.parse(text) as { error?: typeof err }).error;
+      answer = JSON.parse(text);
     } catch {
-      err = undefined;
+      answer = undefined;
     }
-    if (err?.code) throw new CtlError(err.code, err.message ?? String(res.statusCode), err.where);
+    const parsed = ApiErrorSchema.safeParse(answer);
+    const err = parsed.success ? parsed.data.error : undefined;
+    if (err && Object.hasOwn(ERRORS, err.code)) throw new CtlError(err.code as ErrorCode, err.message, err.where);
     throw new CtlError('CTL_ERR_INTERNAL', `${res.statusCode} ${res.statusMessage}`);
   }
 
-  async get<T>(p: string): Promise<T> {
-    return JSON.parse(await readAll(await this.call(p, 'GET'))) as T;
+  async get<S extends z.ZodType>(p: string, schema: S): Promise<z.output<S>> {
+    const what = `GET ${p}`;
+    return parseResponse(schema, parseJson(await readAll(await this.call(p, 'GET')), what), 'response', what);
   }
 
-  async post<T>(p: string, body: unknown): Promise<T> {
-    return JSON.parse(await readAll(await this.call(p, 'POST', body))) as T;
+  async post<S extends z.ZodType>(p: string, body: unknown, schema: S): Promise<z.output<S>> {
+    const what = `POST ${p}`;
+    return parseResponse(schema, parseJson(await readAll(await this.call(p, 'POST', body)), what), 'response', what);
   }
 
-  /** Reads an NDJSON stream, calling back once per line as it arrives. */
-  async stream(p: string, onLine: (v: unknown) => void): Promise<void> {
+  /** Reads an NDJSON stream, calling back once per line (parsed with `schema`) as it arrives. */
+  async stream<S extends z.ZodType>(p: string, schema: S, onLine: (v: z.output<S>) => void): Promise<void> {
+    const what = `GET ${p}`;
     const res = await this.call(p, 'GET');
     res.setEncoding('utf8');
     let buf = '';
+    let n = 0;
     for await (const chunk of res) {
       buf += chunk as string;
       let nl;
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        if (line.trim()) onLine(JSON.parse(line));
+        if (line.trim()) onLine(parseResponse(schema, parseJson(line, what), `events[${n++}]`, what));
       }
     }
   }

@@ -4,15 +4,16 @@ import path from 'node:path';
 import { createLogger, parseLogLevel } from '../common/log.js';
 import { ensurePrivateDir } from '../common/private-file.js';
 import { buildController } from '../controller/app.js';
+import { EXIT } from '../common/errors.js';
 import { DEFAULT_DATA, DEFAULT_PORT } from './client.js';
 
 export interface ControllerStartFlags {
   data?: string;
-  port?: string;
+  port?: number;
   listen?: string;
   token?: string;
   project?: string;
-  'log-level'?: string;
+  logLevel?: string;
 }
 
 /** The token is made once per data folder and kept there (mode 0600) for ctl to find. */
@@ -30,7 +31,7 @@ export function ensureToken(dataDir: string, given?: string): string {
 }
 
 export async function controllerStart(flags: ControllerStartFlags): Promise<number> {
-  const logger = createLogger({ level: parseLogLevel(flags['log-level']), name: 'controller' });
+  const logger = createLogger({ level: parseLogLevel(flags.logLevel), name: 'controller' });
   const dataDir = path.resolve(flags.data ?? DEFAULT_DATA);
   const token = ensureToken(dataDir, flags.token ?? process.env.LVSCTL_TOKEN);
   const port = Number(flags.port ?? DEFAULT_PORT);
@@ -43,5 +44,5 @@ export async function controllerStart(flags: ControllerStartFlags): Promise<numb
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
   });
   await ctl.close();
-  return 0;
+  return EXIT.ok;
 }

@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { CtlError, EXIT } from '../common/errors.js';
+import { EXIT } from '../common/errors.js';
 import { labPaths } from '../lab/paths.js';
 import { labExec } from '../lab/exec.js';
-import { LAB_MODES, readLabState, type LabMode } from '../lab/state.js';
+import { readLabState, type LabMode } from '../lab/state.js';
 
 const VIPS: Record<LabMode, string> = { nat: '172.25.254.100', tun: '172.25.7.100', dr: '172.25.7.200' };
 
@@ -11,15 +11,13 @@ const VIPS: Record<LabMode, string> = { nat: '172.25.254.100', tun: '172.25.7.10
  * reference cluster of one mode with site.yml, then `curl VIP` six times from the client.
  */
 export async function labDemo(
-  args: string[],
-  run: (kind: 'playbook', target: string, flags: Record<string, unknown>) => Promise<number>,
-  labCommand: (argv: string[]) => Promise<number>,
+  o: { mode?: LabMode },
+  run: (kind: 'playbook', target: string, flags: { inventory: string[] }) => Promise<number>,
+  up: (o: { mode: LabMode }) => Promise<number>,
 ): Promise<number> {
-  const i = args.indexOf('--mode');
-  const mode = (i >= 0 ? args[i + 1] : (readLabState()?.mode ?? 'dr')) as LabMode;
-  if (!LAB_MODES.includes(mode)) throw new CtlError('CTL_ERR_USAGE', `--mode must be one of ${LAB_MODES.join(', ')}`);
-  const up = await labCommand(['up', '--mode', mode]);
-  if (up !== 0) return up;
+  const mode = o.mode ?? readLabState()?.mode ?? 'dr';
+  const booted = await up({ mode });
+  if (booted !== EXIT.ok) return booted;
   const repo = labPaths().repo;
   const code = await run('playbook', path.join(repo, 'site.yml'), { inventory: [path.join(repo, `inventory/${mode}.yml`), path.join(repo, 'inventory/lab.yml')] });
   if (code !== EXIT.ok) return code;

@@ -1,21 +1,11 @@
+import { AgentListSchema, HealthResponseSchema } from '../common/api.js';
 import { CtlError, ERRORS, EXIT, isCtlError } from '../common/errors.js';
 import type { HostFacts } from '../common/protocol.js';
-import { Client, resolveEndpoint, type Endpoint } from './client.js';
-import { sourceFile } from './source-file.js';
-import { parseExtraVars } from './extra-vars.js';
+import { Client, labEndpoint, resolveEndpoint } from './client.js';
+import { out } from './output.js';
+import { runBody, type RunFlags } from './run-request.js';
 
-type Flags = Record<string, string | boolean | string[] | undefined>;
-
-const DEFAULT_INVENTORY = process.env.LVSCTL_INVENTORY ?? 'inventory/lab.yml';
 const FACTS_TIMEOUT_MS = 5000;
-
-async function labEndpoint(): Promise<(() => Endpoint | undefined) | undefined> {
-  try {
-    return (await import('../lab/state.js')).labEndpoint;
-  } catch {
-    return undefined;
-  }
-}
 
 type FactsSource = { facts: (host: string) => HostFacts | undefined } | { unavailable: string };
 
@@ -29,16 +19,16 @@ function within<T>(ms: number, p: Promise<T>): Promise<T> {
 }
 
 /** The agents' facts from the controller, or why there are none (lint goes on without them). */
-async function controllerFacts(flags: Flags): Promise<FactsSource> {
+async function controllerFacts(flags: RunFlags): Promise<FactsSource> {
   const lab = await labEndpoint();
-  const given = { controller: flags.controller as string | undefined, token: flags.token as string | undefined };
+  const given = { controller: flags.controller, token: flags.token };
   // Where it would be, asked without the token first: with no controller there, a missing
   // token is not the news.
   const url = resolveEndpoint({ ...given, token: 'unused' }, lab).url;
   try {
-    await within(FACTS_TIMEOUT_MS, new Client({ url, token: '' }).get('/api/health'));
-    const agents = await within(FACTS_TIMEOUT_MS, new Client(resolveEndpoint(given, lab)).get<{ name: string; facts?: HostFacts }[]>('/api/agents'));
-    const byName = new Map(agents.filter((a) => a.facts).map((a) => [a.name, a.facts!]));
+    await within(FACTS_TIMEOUT_MS, new Client({ url, token: '' }).get('/api/health', HealthResponseSchema));
+    const agents = await within(FACTS_TIMEOUT_MS, new Client(resolveEndpoint(given, lab)).get('/api/agents', AgentListSchema));
+    const byName = new Map(agents.filter((a) => a.facts).map((a) => [a.name, a.facts as HostFacts]));
     return { facts: (h) => byName.get(h) };
   } catch (e) {
     if (isCtlError(e) && e.code === 'CTL_ERR_CONTROLLER_UNREACHABLE') return { unavailable: `no controller reachable at ${url}` };
@@ -53,25 +43,18 @@ async function controllerFacts(flags: Flags): Promise<FactsSource> {
  * takes it), so it works with no controller; the checks that need facts (the director's
  * interfaces) run when a controller can give them and are reported skipped otherwise.
  */
-export async function lintCommand(target: string | undefined, flags: Record<string, string | boolean | string[] | undefined>): Promise<number> {
-  const hosts = (flags.hosts ?? flags.limit) as string | undefined;
-  const request = {
-    kind: 'playbook' as const,
-    playbook: sourceFile(target ?? 'site.yml', 'playbook'),
-    ...(hosts ? { hosts } : {}),
-    inventory: ((flags.inventory as string[] | undefined) ?? [DEFAULT_INVENTORY]).map((f) => sourceFile(f, 'inventory')),
-    extraVars: parseExtraVars((flags['extra-vars'] as string[] | undefined) ?? []),
-  };
+export async function lintCommand(target: string | undefined, flags: RunFlags): Promise<number> {
+  const request = runBody('playbook', target ?? 'site.yml', flags);
   const source = await controllerFacts(flags);
   // The controller's planning code, loaded only for this command (see docs/ARCHITECTURE.md).
   const { lintLocally } = await import('../controller/local-plan.js');
   const res = await lintLocally(request, process.cwd(), 'facts' in source ? source.facts : undefined);
   const skipped = res.skipped.map((s) => ({ ...s, reason: s.host || 'facts' in source ? s.reason : source.unavailable }));
-  if (flags.json) process.stdout.write(JSON.stringify({ ...res, skipped }, null, 2) + '\n');
+  if (flags.json) out(JSON.stringify({ ...res, skipped }, null, 2));
   else {
     for (const i of res.issues) process.stderr.write(`ERROR! ${i.host}: ${i.field}: ${i.message}\n`);
-    for (const s of skipped) process.stdout.write(`skipped: ${s.rule}${s.host ? ` for ${s.host}` : ''} (${s.reason})\n`);
-    process.stdout.write(`${res.issues.length ? 'refused' : 'ok'}: ${res.hosts.length} hosts, ${res.tasks} tasks, ${res.issues.length} problems\n`);
+    for (const s of skipped) out(`skipped: ${s.rule}${s.host ? ` for ${s.host}` : ''} (${s.reason})`);
+    out(`${res.issues.length ? 'refused' : 'ok'}: ${res.hosts.length} hosts, ${res.tasks} tasks, ${res.issues.length} problems`);
   }
   return res.issues.length ? ERRORS.CTL_ERR_CLUSTER_LINT.exit : EXIT.ok;
 }

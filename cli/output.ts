@@ -1,10 +1,14 @@
 import type { TaskResult } from '../common/protocol.js';
-import type { Recap } from '../controller/run-manager.js';
+import type { Recap } from '../common/api.js';
 import { diffLines } from './diff-text.js';
 
 const tty = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code: string) => (s: string) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
 export const color = { ok: paint('32'), changed: paint('33'), failed: paint('31'), skipped: paint('36'), unreachable: paint('31;1'), dim: paint('2') };
+
+export function out(s: string): void {
+  process.stdout.write(s + '\n');
+}
 
 export function banner(text: string): string {
   return `${text} ${'*'.repeat(Math.max(3, 78 - text.length))}`;
@@ -40,6 +44,12 @@ export function recapLines(recap: Record<string, Recap>): string[] {
       ([h, r]) =>
         `${h.padEnd(width)} : ${col('ok', r.ok)} ${col('changed', r.changed)} ${col('unreachable', r.unreachable)} ${col('failed', r.failed)} ${col('skipped', r.skipped)}`,
     );
+}
+
+export function printRecap(recap: Record<string, Recap>): void {
+  out('');
+  out(banner('RECAP'));
+  for (const l of recapLines(recap)) out(l);
 }
 
 export function table(rows: string[][]): string {

@@ -30,6 +30,7 @@ export const ERRORS = {
   CTL_ERR_ENROLLMENT_NOT_FOUND: { exit: 1, status: 404, message: 'no enrollment request for that host' },
   CTL_ERR_AGENT_NOT_FOUND: { exit: 1, status: 404, message: 'no certificate issued to that host' },
   CTL_ERR_TOKEN_NOT_FOUND: { exit: 1, status: 404, message: 'no token of that name' },
+  CTL_ERR_API_RESPONSE: { exit: 1, status: 502, message: 'controller answer does not match the API schema' },
   CTL_ERR_INTERNAL: { exit: 250, status: 500, message: 'internal error' },
 } as const;
 
@@ -72,5 +73,8 @@ export function isCtlError(e: unknown): e is CtlError {
   return e instanceof CtlError;
 }
 
-/** Exit codes of a run, as ansible-playbook uses them. */
-export const EXIT = { ok: 0, error: 1, hostFailed: 2, hostUnreachable: 3, drift: 6 } as const;
+/**
+ * Exit codes that are outcomes, not errors: a run's, as ansible-playbook uses them, then ours
+ * (`ctl drift` found drift; `ctl lab status` found no lab running, as `systemctl status` would).
+ */
+export const EXIT = { ok: 0, error: 1, hostFailed: 2, hostUnreachable: 3, drift: 6, labNotRunning: 7 } as const;

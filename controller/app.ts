@@ -8,6 +8,8 @@ import { agentRoutes } from './routes/agents.js';
 import { runRoutes } from './routes/runs.js';
 import { healthView } from './routes/health-view.js';
 import { loadSchedules, Scheduler } from './schedules.js';
+import { useZodSchemas, type ZodTypeProvider } from './zod-schemas.js';
+import { HealthResponseSchema, ScheduleListSchema } from '../common/api.js';
 import type { PlanEnv } from './plan-run.js';
 import { DebugRequestLog } from './request-log.js';
 import path from 'node:path';
@@ -40,6 +42,7 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
   // Widened to fastify's logger type: typed as pino's, every route helper would need its generics.
   const loggerInstance: FastifyBaseLogger = log;
   const app = Fastify({ loggerInstance, logController: new DebugRequestLog() });
+  useZodSchemas(app);
   const hub = new AgentHub(app.server, store, opts.token, undefined, log.child({ component: 'hub' }));
   const runs = new RunManager(store, hub, opts.jobTimeoutMs, log.child({ component: 'runs' }));
 
@@ -67,8 +70,9 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
   const scheduler = new Scheduler(runs, planEnv, log.child({ component: 'schedules' }));
   scheduler.start(await loadSchedules(opts.schedulesFile ?? path.join(opts.projectDir, 'schedules.yml')));
 
-  app.get('/api/health', async () => ({ ok: true }));
-  app.get('/api/schedules', async () => scheduler.list());
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  api.get('/api/health', { schema: { response: { 200: HealthResponseSchema } } }, async () => ({ ok: true }));
+  api.get('/api/schedules', { schema: { response: { 200: ScheduleListSchema } } }, async () => scheduler.list());
   agentRoutes(app, hub);
   runRoutes(app, { store, runs, planEnv });
   healthView(app, hub);

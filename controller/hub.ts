@@ -13,6 +13,7 @@ import {
 } from '../common/protocol.js';
 import { silentLogger, type Logger } from '../common/log.js';
 import type { Store } from './store.js';
+import type { AgentView } from '../common/api.js';
 
 type AgentSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
@@ -31,15 +32,7 @@ interface Conn {
   jobs: Map<string, JobHandlers>;
 }
 
-export interface AgentView {
-  name: string;
-  online: boolean;
-  address?: string;
-  lastHeartbeat: string | null;
-  heartbeatAgeMs: number | null;
-  health?: Health;
-  facts?: unknown;
-}
+export type { AgentView };
 
 function peerOf(socket: AgentSocket): string {
   return socket.handshake.address.replace(/^::ffff:/, '');

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { CtlError, type ErrorWhere } from '../common/errors.js';
+import type { RunRequest, SourceFile } from '../common/api.js';
 import type { FactsOverride, HostFacts, RenderedTask } from '../common/protocol.js';
 import { factsOverride } from './facts-override.js';
 import { hostVars, loadInventory, parseInventory, selectHosts, type Inventory } from './inventory/index.js';
@@ -12,24 +13,9 @@ import type { LedgerEntry } from './store.js';
 import { renderString, type Vars } from './template.js';
 import { parseYaml } from './yaml-file.js';
 
-/**
- * A file of a request: a path inside the controller's project folder, or a file `ctl` read on
- * the operator's machine and sent by content (`name` only labels it in messages).
- */
-export type SourceFile = string | { name: string; content: string };
 
-export interface RunRequest {
-  kind: 'role' | 'playbook';
-  role?: string;
-  playbook?: SourceFile;
-  /** For a role: the hosts to run on; for a playbook: a limit on every play's hosts. */
-  hosts?: string;
-  /** One inventory or several (`-i a -i b`): later files win where they overlap. */
-  inventory: SourceFile | SourceFile[];
-  extraVars?: Vars;
-  check?: boolean;
-  diff?: boolean;
-}
+/** What a run is asked for is defined by the API (common/api.ts). */
+export type { RunRequest, SourceFile };
 
 export interface PlanEnv {
   projectDir: string;

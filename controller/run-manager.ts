@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
+import type { Recap } from '../common/api.js';
 import { silentLogger, type Logger } from '../common/log.js';
 import type { FactsOverride, RenderedTask, TaskResult } from '../common/protocol.js';
 import type { AgentHub } from './hub.js';
@@ -29,13 +30,7 @@ export interface RunSpec {
   ledger?: Record<string, Record<string, LedgerEntry[]>>;
 }
 
-export interface Recap {
-  ok: number;
-  changed: number;
-  failed: number;
-  skipped: number;
-  unreachable: number;
-}
+export type { Recap };
 
 export function recap(run: RunRecord): Record<string, Recap> {
   const out: Record<string, Recap> = {};

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import type { LabMode } from './modes.js';
 import { DEFAULT_LAB_PORT, labPaths, type LabPaths } from './paths.js';
 
-export type LabMode = 'nat' | 'tun' | 'dr';
-export const LAB_MODES: readonly LabMode[] = ['nat', 'tun', 'dr'];
+export { LAB_MODES, type LabMode } from './modes.js';
 
 /** What `lab up` records about a running lab (`<labdir>/state.json`). */
 export interface LabState {
@@ -63,5 +63,5 @@ export function labControllerDefaults(p: LabPaths = labPaths()): { url: string; 
   return token ? { url: controllerUrl(s.port), token } : undefined;
 }
 
-/** The name `ctl` looks for (cli/ctl.ts): the lab's controller endpoint when a lab is up. */
+/** The name `ctl` looks for (cli/client.ts): the lab's controller endpoint when a lab is up. */
 export const labEndpoint = (): { url: string; token: string } | undefined => labControllerDefaults();

@@ -1,15 +1,8 @@
 import type { FastifyInstance } from 'fastify';
+import { age } from '../../common/age.js';
 import type { AgentHub } from '../hub.js';
 
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-export function age(ms: number | null): string {
-  if (ms === null) return 'never';
-  if (ms < 1000) return `${ms} ms`;
-  if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
-  if (ms < 7_200_000) return `${Math.round(ms / 60_000)} min`;
-  return `${Math.round(ms / 3_600_000)} h`;
-}
 
 /** The agents' health as a plain server-rendered page that refreshes itself. */
 export function healthView(app: FastifyInstance, hub: AgentHub): void {

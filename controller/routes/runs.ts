@@ -1,34 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
+import {
+  LintResponseSchema,
+  RunDetailSchema,
+  RunIdParamsSchema,
+  RunListSchema,
+  RunRequestSchema,
+  RunStartedSchema,
+  type RunStreamEvent,
+} from '../../common/api.js';
 import { CtlError } from '../../common/errors.js';
-import { planRun, type PlanEnv, type RunRequest } from '../plan-run.js';
+import { planRun, type PlanEnv } from '../plan-run.js';
 import { recap, type RunEvent, type RunManager } from '../run-manager.js';
 import { assertClusterWorks, lintCluster } from '../lint.js';
 import type { Store } from '../store.js';
-
-/** A path in the project folder, or a file ctl sent by content (see SourceFile). */
-const sourceFile = {
-  anyOf: [
-    { type: 'string' },
-    { type: 'object', required: ['name', 'content'], additionalProperties: false, properties: { name: { type: 'string' }, content: { type: 'string' } } },
-  ],
-} as const;
-
-const runRequestSchema = {
-  type: 'object',
-  required: ['kind', 'inventory'],
-  additionalProperties: false,
-  properties: {
-    kind: { enum: ['role', 'playbook'] },
-    role: { type: 'string' },
-    playbook: sourceFile,
-    hosts: { type: 'string' },
-    inventory: { anyOf: [...sourceFile.anyOf, { type: 'array', items: sourceFile, minItems: 1 }] },
-    extraVars: { type: 'object' },
-    check: { type: 'boolean' },
-    diff: { type: 'boolean' },
-  },
-} as const;
+import type { ZodTypeProvider } from '../zod-schemas.js';
 
 export interface RunRoutesOptions {
   store: Store;
@@ -36,27 +22,28 @@ export interface RunRoutesOptions {
   planEnv: PlanEnv;
 }
 
-export function runRoutes(app: FastifyInstance, { store, runs, planEnv }: RunRoutesOptions): void {
-  app.get('/api/runs', async () =>
+export function runRoutes(fastify: FastifyInstance, { store, runs, planEnv }: RunRoutesOptions): void {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  app.get('/api/runs', { schema: { response: { 200: RunListSchema } } }, async () =>
     store.data.runs
       .slice()
       .reverse()
       .map((r) => ({ id: r.id, title: r.title, kind: r.kind, check: r.check, createdAt: r.createdAt, finishedAt: r.finishedAt ?? null, recap: recap(r) })),
   );
 
-  app.get<{ Params: { id: string } }>('/api/runs/:id', async (req) => {
+  app.get('/api/runs/:id', { schema: { params: RunIdParamsSchema, response: { 200: RunDetailSchema } } }, async (req) => {
     const run = store.run(req.params.id);
     if (!run) throw new CtlError('CTL_ERR_RUN_NOT_FOUND', `no run '${req.params.id}'`, { field: 'id' });
     return { ...run, recap: recap(run) };
   });
 
-  app.post<{ Body: RunRequest }>('/api/lint', { schema: { body: runRequestSchema } }, async (req) => {
+  app.post('/api/lint', { schema: { body: RunRequestSchema, response: { 200: LintResponseSchema } } }, async (req) => {
     const planned = await planRun(req.body, { ...planEnv, renderOffline: true });
     const issues = lintCluster(planned, planEnv.facts);
     return { issues, hosts: Object.keys(planned.vars), tasks: planned.spec.plays.reduce((n, p) => n + Object.values(p.hosts).reduce((m, t) => m + t.length, 0), 0) };
   });
 
-  app.post<{ Body: RunRequest }>('/api/runs', { schema: { body: runRequestSchema } }, async (req, reply) => {
+  app.post('/api/runs', { schema: { body: RunRequestSchema, response: { 201: RunStartedSchema } } }, async (req, reply) => {
     const planned = await planRun(req.body, planEnv);
     assertClusterWorks(planned, planEnv.facts);
     const run = runs.start(planned.spec);
@@ -66,13 +53,13 @@ export function runRoutes(app: FastifyInstance, { store, runs, planEnv }: RunRou
 
   /**
    * The run's events as NDJSON: what already happened first, then live events until the end.
-   * `ctl` reads this to show each task per host as it finishes.
+   * `ctl` reads this to show each task per host as it finishes; each line is a RunStreamEvent.
    */
-  app.get<{ Params: { id: string } }>('/api/runs/:id/events', async (req, reply) => {
+  app.get('/api/runs/:id/events', { schema: { params: RunIdParamsSchema } }, async (req, reply) => {
     const run = store.run(req.params.id);
     if (!run) throw new CtlError('CTL_ERR_RUN_NOT_FOUND', `no run '${req.params.id}'`, { field: 'id' });
     const stream = new Readable({ read() {} });
-    const send = (e: RunEvent | { type: 'recap'; recap: ReturnType<typeof recap> }) => stream.push(JSON.stringify(e) + '\n');
+    const send = (e: RunStreamEvent) => stream.push(JSON.stringify(e) + '\n');
     // Ends the stream with whatever was not sent yet, then the run and its recap.
     const finish = () => {
       replay();

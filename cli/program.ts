@@ -1,0 +1,93 @@
+import { Argument, Command } from 'commander';
+import { ERRORS, EXIT } from '../common/errors.js';
+import type { EndpointFlags } from './client.js';
+import { defineLab } from './lab-program.js';
+import { planOptions, tcpPort, type Done } from './options.js';
+import type { RunFlags } from './run-request.js';
+
+type JsonFlags = EndpointFlags & { json?: boolean };
+
+const EXIT_CODES = `
+Exit codes: ${EXIT.ok} ok, ${EXIT.error} error, ${EXIT.hostFailed} a host failed, ${EXIT.hostUnreachable} a host unreachable,
+  ${ERRORS.CTL_ERR_INVENTORY_PARSE.exit} bad inventory/role/playbook/arguments, ${ERRORS.CTL_ERR_USAGE.exit} bad options, ${EXIT.drift} drift found (ctl drift),
+  ${EXIT.labNotRunning} no lab running (ctl lab status), ${ERRORS.CTL_ERR_INTERNAL.exit} internal error.
+Environment: LVSCTL_URL, LVSCTL_TOKEN (the controller), LVSCTL_INVENTORY (default -i).
+'ctl help COMMAND' or 'ctl COMMAND --help' shows a command's options.`;
+
+/**
+ * Every command, its options and its help. Actions load their command's file only when they
+ * run, so that `ctl X --help` and the commands that do not need them never load the HTTP
+ * client, zod or the controller.
+ */
+export function buildProgram(done: Done): Command {
+  const program = new Command('ctl')
+    .description('lvsctl: declare an LVS cluster once, have it built, verified and kept right')
+    .option('--controller <url>', 'controller URL (default: $LVSCTL_URL, a running lab, http://127.0.0.1:7480)')
+    .option('--token <token>', 'API token (default: $LVSCTL_TOKEN, a running lab\'s, .data/controller/token)')
+    .configureHelp({ showGlobalOptions: true })
+    .addHelpText('after', EXIT_CODES);
+
+  const controller = program.command('controller').description('the controller: HTTP API, agent hub, run history, schedules').usage('start [options]');
+  controller
+    .command('start')
+    .description('serve the API and the agents until SIGINT/SIGTERM (--token sets the token it requires)')
+    .option('--data <dir>', 'store, token (default .data/controller)')
+    .option('--port <n>', 'TCP port (default 7480)', tcpPort)
+    .option('--listen <addr>', 'address to listen on (default 127.0.0.1)')
+    .option('--project <dir>', 'where roles/, inventories, playbooks and schedules.yml are (default: the current directory)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
+    // Loaded only here: the controller's dependencies would slow every other command.
+    .action(async (_o, cmd: Command) => done(await (await import('./controller-command.js')).controllerStart(cmd.optsWithGlobals())));
+
+  planOptions(
+    program
+      .command('run')
+      .description('apply one role to the hosts of a pattern, or a playbook, and print each task as it ends')
+      .usage('role ROLE --hosts PATTERN [options] | playbook FILE [options]')
+      .addArgument(new Argument('<kind>', 'what TARGET is').choices(['role', 'playbook']))
+      .argument('<target>', 'the role name, or the playbook file'),
+  )
+    .option('-C, --check', 'check mode: report what would change, change nothing')
+    .option('-D, --diff', 'show what changes as a diff')
+    .action(async (kind: 'role' | 'playbook', target: string, _o, cmd: Command) => {
+      const flags = cmd.optsWithGlobals<RunFlags>();
+      if (kind === 'role' && !(flags.hosts ?? flags.limit)) cmd.error('ctl run role needs --hosts PATTERN');
+      done(await (await import('./run-command.js')).runCommand(kind, target, flags));
+    });
+
+  planOptions(program.command('lint').description('the cluster check alone: every host rendered, nothing pushed').argument('[playbook]', 'default site.yml'))
+    .option('--json', 'the result as JSON')
+    .action(async (target: string | undefined, _o, cmd: Command) => done(await (await import('./lint-command.js')).lintCommand(target, cmd.optsWithGlobals())));
+
+  planOptions(program.command('drift').description(`the playbook in check mode with diffs; exit ${EXIT.drift} when a host drifted`).argument('[playbook]', 'default site.yml'))
+    // Accepted as ansible-playbook users type them; drift always checks and diffs.
+    .option('-C, --check', 'always on for drift')
+    .option('-D, --diff', 'always on for drift')
+    .action(async (target: string | undefined, _o, cmd: Command) => done(await (await import('./run-command.js')).driftCommand(target, cmd.optsWithGlobals())));
+
+  program
+    .command('agents')
+    .description('every agent: online state, heartbeat age, address, OS, kernel')
+    .option('--json', 'the API answer as JSON')
+    .action(async (_o, cmd: Command) => done(await (await import('./agents-command.js')).agentsCommand(cmd.optsWithGlobals<JsonFlags>())));
+
+  const runs = program
+    .command('runs')
+    .description('the run history, newest first; `runs show ID` for one run')
+    .option('--json', 'the API answer as JSON')
+    .action(async (_o, cmd: Command) => done(await (await import('./runs-command.js')).runsList(cmd.optsWithGlobals<JsonFlags>())));
+  runs
+    .command('show')
+    .description('one run: every task per host and the recap')
+    .argument('<id>', 'run id (a unique prefix is enough)')
+    .action(async (id: string, _o, cmd: Command) => done(await (await import('./runs-command.js')).runsShow(id, cmd.optsWithGlobals<JsonFlags>())));
+
+  program
+    .command('schedules')
+    .description('drift checks and enforcing runs the controller starts on a timer (schedules.yml)')
+    .option('--json', 'the API answer as JSON')
+    .action(async (_o, cmd: Command) => done(await (await import('./schedules-command.js')).schedulesCommand(cmd.optsWithGlobals<JsonFlags>())));
+
+  defineLab(program.command('lab'), done);
+  return program;
+}

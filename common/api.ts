@@ -1,0 +1,204 @@
+import { z } from 'zod';
+import type { Diff, Health, HostFacts, RenderedTask, TaskResult } from './protocol.js';
+
+/**
+ * The controller's HTTP API, defined once: a zod schema for every request part and response of
+ * every route, and for each line of the run event stream. The fastify routes validate requests
+ * with them (controller/zod-schemas.ts: a bad request is a 400 naming the field) and declare
+ * them as their response type; `ctl` parses every response with them (cli/client.ts).
+ *
+ * Adding a route: its schemas in a section of their own below (`XxxSchema` plus the inferred
+ * type `Xxx`), the route in controller/routes/ with `schema: { body, params, querystring,
+ * response: { 200: XxxSchema } }`, and the command calling `client.get(path, XxxSchema)`.
+ *
+ * Objects are `z.object` (unknown fields are dropped when ctl parses a response: a field the
+ * schema does not name does not exist for ctl), request bodies `z.strictObject` (an unknown
+ * field is refused, as a misspelt option would be).
+ */
+
+const count = z.number().int().nonnegative();
+const isoTime = z.string();
+
+// ---- Shared pieces: task results and recaps (common/protocol.ts holds the agent's side) ----
+
+export const DiffSchema = z.object({ before: z.string(), after: z.string() });
+
+export const TaskResultSchema = z.object({
+  index: count,
+  name: z.string(),
+  module: z.string(),
+  role: z.string().optional(),
+  status: z.enum(['ok', 'changed', 'failed', 'skipped']),
+  msg: z.string().optional(),
+  diff: DiffSchema.optional(),
+  ms: z.number(),
+});
+
+export const RenderedTaskSchema = z.object({
+  name: z.string(),
+  module: z.string(),
+  args: z.record(z.string(), z.unknown()),
+  skip: z.string().optional(),
+  role: z.string().optional(),
+});
+
+export const RecapSchema = z.object({ ok: count, changed: count, failed: count, skipped: count, unreachable: count });
+export type Recap = z.infer<typeof RecapSchema>;
+
+/** host -> recap */
+export const RecapByHostSchema = z.record(z.string(), RecapSchema);
+
+/** Every error the API answers with (status >= 400): a coded CtlError (common/errors.ts). */
+export const ApiErrorSchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    where: z.object({ file: z.string().optional(), line: z.number().optional(), field: z.string().optional() }).optional(),
+  }),
+});
+
+// ---- GET /api/health (no token) ----
+
+export const HealthResponseSchema = z.object({ ok: z.boolean() });
+export type HealthResponse = z.infer<typeof HealthResponseSchema>;
+
+// ---- GET /api/agents ----
+
+export const HealthSchema = z.object({ uptime: z.number(), load1: z.number(), memFree: z.number(), memTotal: z.number(), busy: count });
+
+/**
+ * Facts are what the agent sent (common/protocol.ts `HostFacts`, owned by the agent); the
+ * controller passes them through as they are, so only their being an object is checked here.
+ */
+export const FactsSchema = z.custom<HostFacts>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), { error: 'expected the facts object of an agent' });
+
+export const AgentViewSchema = z.object({
+  name: z.string(),
+  online: z.boolean(),
+  address: z.string().optional(),
+  lastHeartbeat: isoTime.nullable(),
+  heartbeatAgeMs: z.number().nullable(),
+  health: HealthSchema.optional(),
+  facts: FactsSchema.optional(),
+});
+export type AgentView = z.infer<typeof AgentViewSchema>;
+export const AgentListSchema = z.array(AgentViewSchema);
+
+// ---- GET /api/schedules ----
+
+export const ScheduleStateSchema = z.object({
+  name: z.string(),
+  cron: z.string(),
+  playbook: z.string(),
+  inventory: z.array(z.string()),
+  hosts: z.string().optional(),
+  /** Drift check (check mode) or an enforcing run. */
+  check: z.boolean(),
+  nextRun: isoTime.nullable(),
+  lastRunId: z.string().nullable(),
+  lastError: z.string().nullable(),
+});
+export type ScheduleStateView = z.infer<typeof ScheduleStateSchema>;
+export const ScheduleListSchema = z.array(ScheduleStateSchema);
+
+// ---- POST /api/runs, POST /api/lint: the run request ----
+
+/**
+ * A file of a request: a path inside the controller's project folder, or a file `ctl` read on
+ * the operator's machine and sent by content (`name` only labels it in messages).
+ */
+export const SourceFileSchema = z.union([z.string(), z.strictObject({ name: z.string(), content: z.string() })]);
+export type SourceFile = z.infer<typeof SourceFileSchema>;
+
+export const RunRequestSchema = z.strictObject({
+  kind: z.enum(['role', 'playbook']),
+  role: z.string().optional(),
+  playbook: SourceFileSchema.optional(),
+  /** For a role: the hosts to run on; for a playbook: a limit on every play's hosts. */
+  hosts: z.string().optional(),
+  /** One inventory or several (`-i a -i b`): later files win where they overlap. */
+  inventory: z.union([SourceFileSchema, z.array(SourceFileSchema).min(1)]),
+  extraVars: z.record(z.string(), z.unknown()).optional(),
+  check: z.boolean().optional(),
+  diff: z.boolean().optional(),
+});
+export type RunRequest = z.infer<typeof RunRequestSchema>;
+
+/** 201 to POST /api/runs */
+export const RunStartedSchema = z.object({ id: z.string(), title: z.string(), hosts: z.array(z.string()) });
+export type RunStarted = z.infer<typeof RunStartedSchema>;
+
+/** 200 to POST /api/lint: the cluster check alone, nothing pushed. */
+export const LintResponseSchema = z.object({
+  issues: z.array(z.object({ host: z.string(), field: z.string(), message: z.string() })),
+  hosts: z.array(z.string()),
+  tasks: count,
+});
+export type LintResponse = z.infer<typeof LintResponseSchema>;
+
+// ---- GET /api/runs, GET /api/runs/:id ----
+
+export const RunKindSchema = z.enum(['role', 'playbook', 'drift', 'tasks']);
+
+export const RunSummarySchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  kind: RunKindSchema,
+  check: z.boolean(),
+  createdAt: isoTime,
+  finishedAt: isoTime.nullable(),
+  recap: RecapByHostSchema,
+});
+export type RunSummary = z.infer<typeof RunSummarySchema>;
+export const RunListSchema = z.array(RunSummarySchema);
+
+export const HostRunStatusSchema = z.enum(['pending', 'running', 'done', 'unreachable']);
+
+export const HostRunSchema = z.object({
+  status: HostRunStatusSchema,
+  tasks: z.array(RenderedTaskSchema),
+  results: z.array(TaskResultSchema),
+  error: z.string().optional(),
+  ms: z.number().optional(),
+});
+
+export const RunRecordSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  kind: RunKindSchema,
+  check: z.boolean(),
+  diff: z.boolean(),
+  createdAt: isoTime,
+  finishedAt: isoTime.optional(),
+  hosts: z.record(z.string(), HostRunSchema),
+});
+
+export const RunDetailSchema = RunRecordSchema.extend({ recap: RecapByHostSchema });
+export type RunDetail = z.infer<typeof RunDetailSchema>;
+
+export const RunIdParamsSchema = z.object({ id: z.string().min(1) });
+
+// ---- GET /api/runs/:id/events: NDJSON, one event per line ----
+
+/**
+ * What already happened first, then live events; `end` carries the finished run and `recap`
+ * is always the last line.
+ */
+export const RunStreamEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('result'), host: z.string(), result: TaskResultSchema }),
+  z.object({ type: z.literal('host'), host: z.string(), status: HostRunStatusSchema, error: z.string().optional() }),
+  z.object({ type: z.literal('end'), run: RunRecordSchema }),
+  z.object({ type: z.literal('recap'), recap: RecapByHostSchema }),
+]);
+export type RunStreamEvent = z.infer<typeof RunStreamEventSchema>;
+
+// ---- Compile-time: the schemas above that mirror the agent protocol describe exactly its types ----
+
+type Exactly<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Holds<T extends true> = T;
+export type ApiMirrorsProtocol = [
+  Holds<Exactly<z.infer<typeof DiffSchema>, Diff>>,
+  Holds<Exactly<z.infer<typeof TaskResultSchema>, TaskResult>>,
+  Holds<Exactly<z.infer<typeof RenderedTaskSchema>, RenderedTask>>,
+  Holds<Exactly<z.infer<typeof HealthSchema>, Health>>,
+];
