@@ -34,7 +34,7 @@ export function resolveEndpoint(flags: { controller?: string; token?: string }, 
 export class Client {
   constructor(readonly ep: Endpoint) {}
 
-  private request(p: string, method: 'GET' | 'POST', body?: unknown): Promise<http.IncomingMessage> {
+  private request(p: string, method: 'GET' | 'POST' | 'DELETE', body?: unknown): Promise<http.IncomingMessage> {
     const data = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = http.request(
@@ -52,7 +52,7 @@ export class Client {
     });
   }
 
-  private async call(p: string, method: 'GET' | 'POST', body?: unknown): Promise<http.IncomingMessage> {
+  private async call(p: string, method: 'GET' | 'POST' | 'DELETE', body?: unknown): Promise<http.IncomingMessage> {
     const res = await this.request(p, method, body);
     if ((res.statusCode ?? 500) < 400) return res;
     const text = await readAll(res);
@@ -72,6 +72,10 @@ export class Client {
 
   async post<T>(p: string, body: unknown): Promise<T> {
     return JSON.parse(await readAll(await this.call(p, 'POST', body))) as T;
+  }
+
+  async delete<T>(p: string): Promise<T> {
+    return JSON.parse(await readAll(await this.call(p, 'DELETE'))) as T;
   }
 
   /** Reads an NDJSON stream, calling back once per line as it arrives. */

@@ -12,12 +12,13 @@ import { banner, recapLines, table, taskLine, unreachableLine } from './output.j
 
 const HELP = `usage:
   ctl controller start [--data DIR] [--port N] [--listen ADDR] [--token T] [--project DIR]
+                      [--keep-runs N] [--keep-days D] [--keep-scheduled N]   run history bounds
   ctl run role ROLE --hosts PATTERN [-i INVENTORY] [--check] [--diff] [-e k=v ...]
   ctl run playbook FILE [--hosts PATTERN] [-i INVENTORY] [--check] [--diff] [-e k=v ...]
   ctl lint [PLAYBOOK] [-i INVENTORY ...]      the cluster check alone (default site.yml)
   ctl drift [PLAYBOOK] [-i INVENTORY ...]     check mode + diff; exit 6 when a host drifted
   ctl schedules                               drift checks the controller runs on a timer
-  ctl agents
+  ctl agents [forget HOST]                    list agents; forget one that is gone
   ctl runs [show ID]
   ctl lab up [--mode nat|tun|dr] | status | down | exec HOST -- CMD...
   ctl lab demo [--mode nat|tun|dr]            lab up, site.yml for that mode, curl VIP from client
@@ -45,6 +46,9 @@ function parse(argv: string[]) {
         port: { type: 'string' },
         listen: { type: 'string' },
         project: { type: 'string' },
+        'keep-runs': { type: 'string' },
+        'keep-days': { type: 'string' },
+        'keep-scheduled': { type: 'string' },
         mode: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -159,6 +163,14 @@ async function agentsCommand(flags: Flags): Promise<number> {
   return 0;
 }
 
+/** `ctl agents forget HOST`: drops a gone agent's record and slot ledger (refused while it is connected). */
+async function forgetCommand(host: string | undefined, flags: Flags): Promise<number> {
+  if (!host) throw new CtlError('CTL_ERR_USAGE', 'ctl agents forget needs a host name');
+  const res = await (await client(flags)).delete<{ forgotten: string; ledgerSlots: number }>(`/api/agents/${encodeURIComponent(host)}`);
+  out(`forgot ${res.forgotten}${res.ledgerSlots ? ` and its ledger of ${res.ledgerSlots} role slot${res.ledgerSlots > 1 ? 's' : ''}` : ''}`);
+  return 0;
+}
+
 async function runsCommand(args: string[], flags: Flags): Promise<number> {
   const c = await client(flags);
   if (args[0] === 'show') {
@@ -207,6 +219,8 @@ export async function main(argv: string[]): Promise<number> {
       if (sub !== 'role' && sub !== 'playbook') throw new CtlError('CTL_ERR_USAGE', 'ctl run role ROLE --hosts PATTERN | ctl run playbook FILE');
       return runCommand(sub, rest[0], flags);
     case 'agents':
+      if (sub === 'forget') return forgetCommand(rest[0], flags);
+      if (sub) throw new CtlError('CTL_ERR_USAGE', `unknown agents subcommand '${sub}' (ctl agents [forget HOST])`);
       return agentsCommand(flags);
     case 'lint':
       return lintCommand(sub, flags);

@@ -9,6 +9,7 @@ export const ERRORS = {
   CTL_ERR_INVENTORY_PARSE: { exit: 4, status: 400, message: 'inventory cannot be parsed' },
   CTL_ERR_INVENTORY_NOT_FOUND: { exit: 4, status: 400, message: 'inventory file not found' },
   CTL_ERR_PATTERN: { exit: 4, status: 400, message: 'host pattern matches no host' },
+  CTL_ERR_PATTERN_SYNTAX: { exit: 4, status: 400, message: 'host pattern is malformed' },
   CTL_ERR_ROLE_NOT_FOUND: { exit: 4, status: 404, message: 'unknown role' },
   CTL_ERR_ROLE_PARSE: { exit: 4, status: 400, message: 'role file cannot be parsed' },
   CTL_ERR_PLAYBOOK_PARSE: { exit: 4, status: 400, message: 'playbook cannot be parsed' },
@@ -21,6 +22,9 @@ export const ERRORS = {
   CTL_ERR_UNAUTHORIZED: { exit: 1, status: 401, message: 'token missing or wrong' },
   CTL_ERR_CONTROLLER_UNREACHABLE: { exit: 1, status: 503, message: 'controller is not reachable' },
   CTL_ERR_STORE: { exit: 1, status: 500, message: 'store cannot be read or written' },
+  CTL_ERR_STORE_UNWRITABLE: { exit: 1, status: 503, message: 'store cannot be written now; new runs are refused' },
+  CTL_ERR_AGENT_NOT_FOUND: { exit: 1, status: 404, message: 'agent not found' },
+  CTL_ERR_AGENT_CONNECTED: { exit: 1, status: 409, message: 'agent is connected' },
   CTL_ERR_LAB: { exit: 1, status: 500, message: 'lab operation failed' },
   CTL_ERR_INTERNAL: { exit: 250, status: 500, message: 'internal error' },
 } as const;

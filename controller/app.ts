@@ -2,10 +2,11 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { CtlError, isCtlError } from '../common/errors.js';
 import { AgentHub, tokensEqual } from './hub.js';
 import { RunManager } from './run-manager.js';
-import { Store } from './store.js';
+import { Store, type StoreLog } from './store.js';
 import { agentRoutes } from './routes/agents.js';
 import { runRoutes } from './routes/runs.js';
 import { healthView } from './routes/health-view.js';
+import { adminRoutes } from './routes/admin.js';
 import { loadSchedules, Scheduler } from './schedules.js';
 import type { PlanEnv } from './plan-run.js';
 import path from 'node:path';
@@ -20,6 +21,15 @@ export interface ControllerOptions {
   schedulesFile?: string;
   /** A host that does not finish a play's tasks within this is given up (default 1 h). */
   jobTimeoutMs?: number;
+  /** Operator runs kept in history (default 200); scheduled runs are kept apart (keepScheduled, 200). */
+  keepRuns?: number;
+  keepScheduled?: number;
+  /** Runs older than this many days are dropped (default 30). */
+  keepDays?: number;
+  /** How often a failed store write is tried again (default 5 s). */
+  storeRetryMs?: number;
+  /** Where store write errors are logged (default: stderr). */
+  log?: StoreLog;
 }
 
 export interface Controller {
@@ -32,7 +42,9 @@ export interface Controller {
 }
 
 export async function buildController(opts: ControllerOptions): Promise<Controller> {
-  const store = await Store.open(opts.dataDir);
+  // Schedules first: a bad schedules.yml refuses the start before anything is opened.
+  const schedules = await loadSchedules(opts.schedulesFile ?? path.join(opts.projectDir, 'schedules.yml'), opts.projectDir);
+  const store = await Store.open(opts.dataDir, { keepRuns: opts.keepRuns, keepScheduled: opts.keepScheduled, keepDays: opts.keepDays, retryMs: opts.storeRetryMs, log: opts.log });
   const app = Fastify({ logger: opts.logger ?? false });
   const hub = new AgentHub(app.server, store, opts.token);
   const runs = new RunManager(store, hub, opts.jobTimeoutMs);
@@ -59,9 +71,9 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
     online: (h) => hub.isOnline(h),
   };
   const scheduler = new Scheduler(runs, planEnv);
-  scheduler.start(await loadSchedules(opts.schedulesFile ?? path.join(opts.projectDir, 'schedules.yml')));
+  scheduler.start(schedules);
 
-  app.get('/api/health', async () => ({ ok: true }));
+  adminRoutes(app, { store, hub });
   app.get('/api/schedules', async () => scheduler.list());
   agentRoutes(app, hub);
   runRoutes(app, { store, runs, planEnv });
@@ -77,7 +89,7 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
       await scheduler.stop();
       await hub.close();
       await app.close();
-      await store.flush();
+      await store.close();
     },
   };
 }

@@ -78,7 +78,8 @@ export async function planRun(req: RunRequest, env: PlanEnv): Promise<PlannedRun
   const spec: RunSpec = { title, kind: req.kind, check: !!req.check, diff: !!req.diff, plays: [] };
   const used: Record<string, Vars> = {};
 
-  const hostvars = Object.fromEntries([...inventory.hosts.values()].map((h) => [h.name, { address: h.address, ...hostVars(inventory, h.name) }]));
+  // Shared by every host's vars, so frozen like the inventory data it holds (see hostVars).
+  const hostvars = Object.freeze(Object.fromEntries([...inventory.hosts.values()].map((h) => [h.name, Object.freeze({ address: h.address, ...hostVars(inventory, h.name) })])));
   /** host -> slot -> what the roles of that slot declare in this run. */
   const declared: Record<string, Record<string, LedgerEntry[]>> = {};
   /** host -> slot -> where that slot's first task sits (play index, position). */

@@ -38,15 +38,31 @@ function clean(msg: string): string {
   return msg.replace(/\(unknown path\)\s*(\[Line \d+, Column \d+\])?\s*/g, '').replace(/\s*Template render error:\s*/g, '').replace(/\s+/g, ' ').trim();
 }
 
+/**
+ * Compiled templates by source: a role's strings are the same for every host, and compiling
+ * (parse + new Function) costs far more than rendering. Bounded so odd input cannot grow it.
+ */
+const compiled = new Map<string, nunjucks.Template>();
+
+function render(src: string, vars: Vars): string {
+  let t = compiled.get(src);
+  if (!t) {
+    if (compiled.size >= 10_000) compiled.clear();
+    t = new nunjucks.Template(src, env);
+    compiled.set(src, t);
+  }
+  return t.render(vars);
+}
+
 export function renderString(s: string, vars: Vars): unknown {
   if (!s.includes('{{') && !s.includes('{%')) return s;
   try {
     const whole = s.match(WHOLE);
     if (whole && !whole[1].includes('}}')) {
-      const json = env.renderString(`{{ (${whole[1]}) | dump }}`, vars);
+      const json = render(`{{ (${whole[1]}) | dump }}`, vars);
       return json === '' ? undefined : JSON.parse(json);
     }
-    return env.renderString(s, vars);
+    return render(s, vars);
   } catch (e) {
     throw new TemplateError(clean((e as Error).message));
   }

@@ -63,7 +63,8 @@ export class InventoryBuilder {
     // A range line gives every host the same values; each host gets its own copy.
     Object.assign(h.vars, structuredClone(vars));
     const g = this.addGroup(group);
-    if (!g.hosts.includes(name)) g.hosts.push(name);
+    // memberOf doubles as the membership test: `g.hosts.includes` made big groups quadratic.
+    if (!this.memberOf.get(name)!.has(group)) g.hosts.push(name);
     this.memberOf.get(name)!.add(group);
   }
 

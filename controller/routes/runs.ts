@@ -4,6 +4,7 @@ import { CtlError } from '../../common/errors.js';
 import { planRun, type PlanEnv, type RunRequest } from '../plan-run.js';
 import { recap, type RunEvent, type RunManager } from '../run-manager.js';
 import { assertClusterWorks, lintCluster } from '../lint.js';
+import { indexRecap } from '../run-record.js';
 import type { Store } from '../store.js';
 
 const runRequestSchema = {
@@ -30,14 +31,11 @@ export interface RunRoutesOptions {
 
 export function runRoutes(app: FastifyInstance, { store, runs, planEnv }: RunRoutesOptions): void {
   app.get('/api/runs', async () =>
-    store.data.runs
-      .slice()
-      .reverse()
-      .map((r) => ({ id: r.id, title: r.title, kind: r.kind, check: r.check, createdAt: r.createdAt, finishedAt: r.finishedAt ?? null, recap: recap(r) })),
+    store.runs().map((r) => ({ id: r.id, title: r.title, kind: r.kind, origin: r.origin, status: r.status, check: r.check, createdAt: r.createdAt, finishedAt: r.finishedAt ?? null, recap: indexRecap(r) })),
   );
 
   app.get<{ Params: { id: string } }>('/api/runs/:id', async (req) => {
-    const run = store.run(req.params.id);
+    const run = await store.run(req.params.id);
     if (!run) throw new CtlError('CTL_ERR_RUN_NOT_FOUND', `no run '${req.params.id}'`, { field: 'id' });
     return { ...run, recap: recap(run) };
   });
@@ -61,7 +59,7 @@ export function runRoutes(app: FastifyInstance, { store, runs, planEnv }: RunRou
    * `ctl` reads this to show each task per host as it finishes.
    */
   app.get<{ Params: { id: string } }>('/api/runs/:id/events', async (req, reply) => {
-    const run = store.run(req.params.id);
+    const run = await store.run(req.params.id);
     if (!run) throw new CtlError('CTL_ERR_RUN_NOT_FOUND', `no run '${req.params.id}'`, { field: 'id' });
     const stream = new Readable({ read() {} });
     const send = (e: RunEvent | { type: 'recap'; recap: ReturnType<typeof recap> }) => stream.push(JSON.stringify(e) + '\n');

@@ -1,0 +1,28 @@
+import type { RunIndexEntry, RunOrigin } from './run-record.js';
+
+export interface HistoryBounds {
+  /** Operator runs kept (`--keep-runs`). */
+  keepRuns: number;
+  /** Scheduled runs kept, counted apart so drift checks never push operator runs out. */
+  keepScheduled: number;
+  /** Runs older than this are dropped whatever their number (`--keep-days`). */
+  keepDays: number;
+}
+
+/**
+ * Which runs of the index stay: per origin the newest `keep*` that are younger than `keepDays`.
+ * A run still going is always kept and counted.
+ */
+export function pruneHistory(runs: RunIndexEntry[], bounds: HistoryBounds, now: number): { keep: RunIndexEntry[]; drop: string[] } {
+  const oldest = now - bounds.keepDays * 86_400_000;
+  const max: Record<RunOrigin, number> = { operator: bounds.keepRuns, schedule: bounds.keepScheduled };
+  const seen: Record<RunOrigin, number> = { operator: 0, schedule: 0 };
+  const dropped = new Set<string>();
+  for (let i = runs.length - 1; i >= 0; i--) {
+    const r = runs[i]!;
+    const n = ++seen[r.origin];
+    if (r.status === 'running') continue;
+    if (n > max[r.origin] || Date.parse(r.createdAt) < oldest) dropped.add(r.id);
+  }
+  return { keep: dropped.size ? runs.filter((r) => !dropped.has(r.id)) : runs, drop: [...dropped] };
+}

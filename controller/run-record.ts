@@ -1,0 +1,85 @@
+import type { TaskResult, TaskStatus } from '../common/protocol.js';
+
+export type HostRunStatus = 'pending' | 'running' | 'done' | 'unreachable';
+
+/**
+ * `interrupted`: the controller stopped while the run was going; whoever finds such a run on
+ * start marks it so (and may complete it from the agents' own journals).
+ */
+export type RunStatus = 'running' | 'done' | 'interrupted';
+
+/** Who asked for the run: history keeps scheduled runs apart so they cannot push operator runs out. */
+export type RunOrigin = 'operator' | 'schedule';
+
+export interface Recap {
+  ok: number;
+  changed: number;
+  failed: number;
+  skipped: number;
+  unreachable: number;
+}
+
+/** A task's result as a run records it; `recovered` when it was learnt after the fact from the agent. */
+export type RecordedResult = TaskResult & { recovered?: boolean };
+
+/** One host of a run, as `GET /api/runs/:id` shows it (assembled from index and journal). */
+export interface HostRun {
+  status: HostRunStatus;
+  /** How many tasks the run planned for this host. */
+  tasks: number;
+  results: RecordedResult[];
+  error?: string;
+  ms?: number;
+}
+
+export interface RunMeta {
+  id: string;
+  title: string;
+  kind: 'role' | 'playbook' | 'drift' | 'tasks';
+  origin: RunOrigin;
+  check: boolean;
+  diff: boolean;
+  createdAt: string;
+  finishedAt?: string;
+  status: RunStatus;
+}
+
+export interface RunRecord extends RunMeta {
+  hosts: Record<string, HostRun>;
+}
+
+/** A host of a run in the store's index: its state and counts, never its tasks or results. */
+export interface HostSummary {
+  status: HostRunStatus;
+  tasks: number;
+  recap: Recap;
+  error?: string;
+  ms?: number;
+}
+
+export interface RunIndexEntry extends RunMeta {
+  hosts: Record<string, HostSummary>;
+}
+
+export function hostRecap(h: Pick<HostRun, 'status' | 'results'>): Recap {
+  const r: Recap = { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: h.status === 'unreachable' ? 1 : 0 };
+  for (const t of h.results) r[t.status as TaskStatus]++;
+  return r;
+}
+
+export function recap(run: RunRecord): Record<string, Recap> {
+  return Object.fromEntries(Object.entries(run.hosts).map(([host, h]) => [host, hostRecap(h)]));
+}
+
+export function summarize(run: RunRecord): RunIndexEntry {
+  const { hosts, ...meta } = run;
+  const out: Record<string, HostSummary> = {};
+  for (const [host, h] of Object.entries(hosts)) {
+    out[host] = { status: h.status, tasks: h.tasks, recap: hostRecap(h), ...(h.error ? { error: h.error } : {}), ...(h.ms !== undefined ? { ms: h.ms } : {}) };
+  }
+  return { ...meta, hosts: out };
+}
+
+export function indexRecap(entry: RunIndexEntry): Record<string, Recap> {
+  return Object.fromEntries(Object.entries(entry.hosts).map(([host, h]) => [host, h.recap]));
+}
