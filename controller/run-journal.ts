@@ -115,6 +115,7 @@ export class JournalWriter {
   private chain: Promise<void> = Promise.resolve();
   private torn = false;
   private timer: NodeJS.Timeout | undefined;
+  private dirSyncPending = false;
 
   constructor(
     readonly file: string,
@@ -167,8 +168,14 @@ export class JournalWriter {
         await this.fh.sync();
         await this.fh.close();
         this.fh = undefined;
-        await syncDir(path.dirname(this.file));
+        this.dirSyncPending = true;
       }
+      // The new file's name is durable only once its folder is synced.
+      if (this.dirSyncPending) {
+        await syncDir(path.dirname(this.file));
+        this.dirSyncPending = false;
+      }
+      this.report(undefined);
       return true;
     } catch (e) {
       this.report(e);

@@ -84,9 +84,12 @@ function issuePath(p: PropertyKey[]): string {
   return p.map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i ? '.' : ''}${String(k)}`)).join('') || '(top level)';
 }
 
+/** The first problem, a value that is there but wrong before one that is missing: that tells most. */
 function refuse(file: string, err: z.ZodError): CtlError {
-  const i = err.issues[0]!;
-  return fail(file, i.message.replace(/^Invalid input: /, ''), issuePath(i.path));
+  const missing = (i: z.core.$ZodIssue) => /received undefined$/.test(i.message);
+  const [i, ...more] = [...err.issues.filter((x) => !missing(x)), ...err.issues.filter(missing)];
+  const rest = more.length ? ` (and ${more.length} more problem${more.length > 1 ? 's' : ''})` : '';
+  return fail(file, i!.message.replace(/^Invalid input: /, '') + rest, issuePath(i!.path));
 }
 
 /** What a store file's text holds, checked: anything else is refused with the path in it. */
@@ -120,7 +123,13 @@ export function parseStore(text: string, file: string): { data: StoreData; journ
   if (typeof version === 'number' && version > STORE_VERSION) {
     throw fail(file, `version ${version} is newer than this controller knows (up to ${STORE_VERSION}); use the newer controller`, 'version');
   }
-  throw fail(file, `unknown store version ${JSON.stringify(version) ?? 'undefined'} (known: 1, ${STORE_VERSION})`, 'version');
+  if (version === undefined) {
+    // No version: say first what else is wrong with it, as that is what tells a stray file.
+    const r = schemaV2.safeParse({ ...raw, version: STORE_VERSION });
+    if (!r.success) throw refuse(file, r.error);
+    throw fail(file, `missing (known: 1, ${STORE_VERSION})`, 'version');
+  }
+  throw fail(file, `unknown store version ${JSON.stringify(version)} (known: 1, ${STORE_VERSION})`, 'version');
 }
 
 interface V1 {

@@ -64,8 +64,12 @@ export class Store {
   }
 
   static async open(dataDir: string, opts: StoreOptions = {}): Promise<Store> {
-    await mkdir(path.join(dataDir, 'runs'), { recursive: true, mode: 0o700 });
-    await chmod(dataDir, 0o700);
+    try {
+      await mkdir(path.join(dataDir, 'runs'), { recursive: true, mode: 0o700 });
+      await chmod(dataDir, 0o700);
+    } catch (e) {
+      throw new CtlError('CTL_ERR_STORE', `cannot create the data folder: ${(e as Error).message}`, { file: dataDir });
+    }
     const file = (opts.adapter ?? ((f) => new DurableFile(f)))(path.join(dataDir, 'store.json'));
     let text: string | null;
     try {
@@ -81,7 +85,8 @@ export class Store {
     for (const [id, lines] of journals) await new DurableFile(journalFile(dataDir, id)).writeText(lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
     await store.indexOrphans();
     store.prune();
-    if (journals.size || store.dirty) await store.flush();
+    if (journals.size) store.dirty = true;
+    if (store.dirty) await store.flush();
     return store;
   }
 
