@@ -186,11 +186,11 @@ async function runsCommand(args: string[], flags: Flags): Promise<number> {
     return 0;
   }
   if (args[0]) throw new CtlError('CTL_ERR_USAGE', `unknown runs subcommand '${args[0]}'`);
-  const runs = await c.get<{ id: string; title: string; check: boolean; createdAt: string; finishedAt: string | null; recap: Record<string, Recap> }[]>('/api/runs');
+  const runs = await c.get<{ id: string; title: string; check: boolean; createdAt: string; finishedAt: string | null; totals: Recap }[]>('/api/runs');
   if (flags.json) return out(JSON.stringify(runs, null, 2)), 0;
   const rows = [['ID', 'STARTED', 'STATE', 'OK', 'CHANGED', 'FAILED', 'UNREACHABLE', 'TITLE']];
   for (const r of runs) {
-    const sum = (k: keyof Recap) => String(Object.values(r.recap).reduce((n, x) => n + x[k], 0));
+    const sum = (k: keyof Recap) => String(r.totals[k]);
     rows.push([r.id, r.createdAt.replace('T', ' ').slice(0, 19), r.finishedAt ? 'done' : 'running', sum('ok'), sum('changed'), sum('failed'), sum('unreachable'), r.title + (r.check ? ' (check)' : '')]);
   }
   out(runs.length ? table(rows) : 'no runs yet');

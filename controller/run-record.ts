@@ -48,17 +48,15 @@ export interface RunRecord extends RunMeta {
   hosts: Record<string, HostRun>;
 }
 
-/** A host of a run in the store's index: its state and counts, never its tasks or results. */
-export interface HostSummary {
-  status: HostRunStatus;
-  tasks: number;
-  recap: Recap;
-  error?: string;
-  ms?: number;
-}
-
+/**
+ * A run in the store's index: what it was and its totals. Per-host state and results are in
+ * the run's journal, so the index (rewritten on every store write) does not grow with the fleet.
+ */
 export interface RunIndexEntry extends RunMeta {
-  hosts: Record<string, HostSummary>;
+  /** How many hosts the run has. */
+  hosts: number;
+  /** Task counts over all hosts; `unreachable` counts hosts. */
+  totals: Recap;
 }
 
 export function hostRecap(h: Pick<HostRun, 'status' | 'results'>): Recap {
@@ -73,13 +71,10 @@ export function recap(run: RunRecord): Record<string, Recap> {
 
 export function summarize(run: RunRecord): RunIndexEntry {
   const { hosts, ...meta } = run;
-  const out: Record<string, HostSummary> = {};
-  for (const [host, h] of Object.entries(hosts)) {
-    out[host] = { status: h.status, tasks: h.tasks, recap: hostRecap(h), ...(h.error ? { error: h.error } : {}), ...(h.ms !== undefined ? { ms: h.ms } : {}) };
+  const totals: Recap = { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0 };
+  for (const h of Object.values(hosts)) {
+    const r = hostRecap(h);
+    for (const k of Object.keys(totals) as (keyof Recap)[]) totals[k] += r[k];
   }
-  return { ...meta, hosts: out };
-}
-
-export function indexRecap(entry: RunIndexEntry): Record<string, Recap> {
-  return Object.fromEntries(Object.entries(entry.hosts).map(([host, h]) => [host, h.recap]));
+  return { ...meta, hosts: Object.keys(hosts).length, totals };
 }

@@ -53,10 +53,7 @@ const schemaV2 = z.looseObject({
   version: z.literal(STORE_VERSION),
   agents: z.record(z.string(), z.looseObject({ name: z.string(), facts: z.looseObject({}).optional(), firstSeen: z.string(), lastSeen: z.string(), address: z.string().optional() })),
   runs: z.array(
-    z.looseObject({
-      ...runMeta,
-      hosts: z.record(z.string(), z.looseObject({ status: hostStatus, tasks: count, recap: z.object({ ok: count, changed: count, failed: count, skipped: count, unreachable: count }), error: z.string().optional(), ms: z.number().optional() })),
-    }),
+    z.looseObject({ ...runMeta, hosts: count, totals: z.object({ ok: count, changed: count, failed: count, skipped: count, unreachable: count }) }),
   ),
   ledger: z.record(z.string(), z.record(z.string(), z.array(z.looseObject({ id: z.string(), module: z.string(), retire: z.record(z.string(), z.unknown()) })))),
 });

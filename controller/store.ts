@@ -192,14 +192,14 @@ export class Store {
     const j = await readJournal(journalFile(this.dataDir, entry.id)).catch((e: Error) => {
       throw new CtlError('CTL_ERR_STORE', `cannot read the journal of run ${entry.id}: ${e.message}`, { field: 'id' });
     });
-    const { hosts, ...meta } = entry;
+    const { hosts: _n, totals: _t, ...meta } = entry;
     if (!j?.run) {
       this.log.error({ run: entry.id }, 'run journal missing or unreadable; showing the index only');
     } else if (j.skipped) {
       this.log.error({ run: entry.id, skipped: j.skipped }, 'run journal has lines that do not parse; they are left out');
     }
-    const results = (h: string) => j?.run?.hosts[h]?.results ?? [];
-    return { ...meta, hosts: Object.fromEntries(Object.entries(hosts).map(([h, s]) => [h, { status: s.status, tasks: s.tasks, results: results(h), ...(s.error ? { error: s.error } : {}), ...(s.ms !== undefined ? { ms: s.ms } : {}) }])) };
+    // The index has the last word on the run's own state; the journal on each host's.
+    return { ...meta, hosts: j?.run?.hosts ?? {} };
   }
 
   /** Marks the index changed; one write follows within flushMs. */

@@ -4,7 +4,6 @@ import { CtlError } from '../../common/errors.js';
 import { planRun, type PlanEnv, type RunRequest } from '../plan-run.js';
 import { recap, type RunEvent, type RunManager } from '../run-manager.js';
 import { assertClusterWorks, lintCluster } from '../lint.js';
-import { indexRecap } from '../run-record.js';
 import type { Store } from '../store.js';
 
 const runRequestSchema = {
@@ -31,7 +30,7 @@ export interface RunRoutesOptions {
 
 export function runRoutes(app: FastifyInstance, { store, runs, planEnv }: RunRoutesOptions): void {
   app.get('/api/runs', async () =>
-    store.runs().map((r) => ({ id: r.id, title: r.title, kind: r.kind, origin: r.origin, status: r.status, check: r.check, createdAt: r.createdAt, finishedAt: r.finishedAt ?? null, recap: indexRecap(r) })),
+    store.runs().map((r) => ({ id: r.id, title: r.title, kind: r.kind, origin: r.origin, status: r.status, check: r.check, createdAt: r.createdAt, finishedAt: r.finishedAt ?? null, hosts: r.hosts, totals: r.totals })),
   );
 
   app.get<{ Params: { id: string } }>('/api/runs/:id', async (req) => {

@@ -56,10 +56,10 @@ test('the data folder gone mid-run: the run still ends, /api/health shows the er
   rmSync(data);
   renameSync(`${data}.away`, data);
   await waitFor('store writable again', async () => (ctl.store.health().writable ? true : undefined), 5000, 20);
-  const index = JSON.parse(readFileSync(path.join(data, 'store.json'), 'utf8')) as { runs: { id: string; status: string; hosts: Record<string, { recap: { changed: number; ok: number } }> }[] };
+  const index = JSON.parse(readFileSync(path.join(data, 'store.json'), 'utf8')) as { runs: { id: string; status: string; totals: { changed: number; ok: number } }[] };
   const entry = index.runs.find((r) => r.id === first.id)!;
   t.is(entry.status, 'done', 'the end of the run written once the folder was back');
-  t.deepEqual([entry.hosts.server3.recap.changed, entry.hosts.server3.recap.ok], [1, 1]);
+  t.deepEqual([entry.totals.changed, entry.totals.ok], [1, 1]);
   t.deepEqual((await ctl.store.run(first.id))!.hosts.server3.results.map((r) => r.status), ['changed', 'ok'], 'the result that came while the folder was gone is in the journal');
   t.is((await start()).statusCode, 201);
 });

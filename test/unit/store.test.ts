@@ -69,7 +69,7 @@ test('task results go to the run journal, not store.json; the run reads back who
   await play(store, run);
   await store.close();
   const index = readFileSync(path.join(d, 'store.json'), 'utf8');
-  t.notRegex(index, /"results"|"args"|net\.ipv4/, 'the index holds neither results nor task arguments');
+  t.notRegex(index, /"results"|"args"|net\.ipv4|server2/, 'the index holds neither hosts, results nor task arguments');
   const journal = readFileSync(path.join(d, 'runs/aaaa1111.ndjson'), 'utf8').trim().split('\n');
   t.is(journal.filter((l) => l.includes('"t":"start"')).length, 1);
   t.is((journal[0]!.match(/"name":"t0"/g) ?? []).length, 1, 'hosts with the same task list share one copy of it');
@@ -79,7 +79,7 @@ test('task results go to the run journal, not store.json; the run reads back who
   t.is(back.status, 'done');
   t.truthy(back.finishedAt);
   t.deepEqual(back.hosts.server3, { status: 'done', tasks: 2, results: [result(0), result(1, 'ok')], ms: 5 });
-  t.deepEqual(again.runs()[0]!.hosts.server2.recap, { ok: 1, changed: 1, failed: 0, skipped: 0, unreachable: 0 });
+  t.like(again.runs()[0], { hosts: 2, totals: { ok: 2, changed: 2, failed: 0, skipped: 0, unreachable: 0 } });
   await again.close();
 });
 
