@@ -4,7 +4,7 @@ import type { HostFacts, RenderedTask } from '../common/protocol.js';
 import { hostVars, loadInventory, selectHosts, type Inventory } from './inventory/index.js';
 import { mergeInventories } from './inventory/merge.js';
 import { loadPlaybook, type Play } from './playbook.js';
-import { loadRole, renderRole, type Role } from './roles.js';
+import { loadRoleAt, renderRole, type Role } from './roles.js';
 import type { RunSpec } from './run-manager.js';
 import type { LedgerEntry } from './store.js';
 import { renderString, type Vars } from './template.js';
@@ -93,8 +93,8 @@ export async function planRun(req: RunRequest, env: PlanEnv): Promise<PlannedRun
       rendered[host] = [];
       if (!facts && !env.online(host) && !env.renderOffline) continue;
       const inventoryVars = { ...hostvars[host], ...play.vars, ...(req.extraVars ?? {}) };
-      for (const roleName of play.roles.map((r) => roleNameFor(r, inventoryVars, play))) {
-        if (!roles.has(roleName)) roles.set(roleName, await loadRole(rolesDir, roleName));
+      for (const [i, roleName] of play.roles.map((r) => roleNameFor(r, inventoryVars, play)).entries()) {
+        if (!roles.has(roleName)) roles.set(roleName, await loadRoleAt(rolesDir, roleName, { file: play.file, line: play.roleLines?.[i] ?? play.line, field: 'roles' }));
         const role = roles.get(roleName)!;
         const vars: Vars = { ...role.defaults, ...inventoryVars, hostvars, facts: facts ?? {} };
         used[host] = { ...used[host], ...vars };

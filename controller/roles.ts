@@ -7,7 +7,7 @@ import { MODULES } from '../agent/modules/index.js';
 import { describeIssues } from '../agent/validate.js';
 import type { Owned } from '../agent/module.js';
 import { evalCondition, OMIT, renderValue, resolveVars, TemplateError, type Vars } from './template.js';
-import { keyLine, readYaml, seqItems } from './yaml-file.js';
+import { keyLine, lineAt, readYaml, seqItems } from './yaml-file.js';
 
 const TASK_KEYS = new Set(['name', 'when', 'loop', 'loop_var', 'tags']);
 
@@ -21,6 +21,8 @@ export interface RoleTask {
   file: string;
   line?: number;
   node: Node;
+  /** Line of a field inside the task (`['sysctl', 'value']`), for errors about that field. */
+  lineOf(path: string[]): number | undefined;
 }
 
 export interface Role {
@@ -45,23 +47,38 @@ const NAME = /^[a-z0-9][a-z0-9_-]*$/;
 interface Meta {
   slot?: string;
   base?: string;
+  /** Where meta.yml says each key, for errors about it. */
+  at?: (key: string) => { file: string; line?: number; field: string };
 }
 
 async function loadMeta(dir: string): Promise<Meta> {
   const file = path.join(dir, 'meta.yml');
   if (!existsSync(file)) return {};
   const m = await readYaml(file, 'CTL_ERR_ROLE_PARSE');
+  const at = (key: string) => ({ file, line: m.root ? keyLine(m, m.root, key) : 1, field: key });
   const meta = (m.value ?? {}) as Record<string, unknown>;
-  if (typeof meta !== 'object' || Array.isArray(meta)) throw new CtlError('CTL_ERR_ROLE_PARSE', 'meta.yml must be a mapping', { file, line: 1 });
+  if (typeof meta !== 'object' || Array.isArray(meta)) throw new CtlError('CTL_ERR_ROLE_PARSE', 'meta.yml must be a mapping of slot and base', { file, line: 1 });
   for (const [k, v] of Object.entries(meta)) {
-    if (k !== 'slot' && k !== 'base') throw new CtlError('CTL_ERR_ROLE_PARSE', `unknown key '${k}' (known: slot, base)`, { file, field: k });
-    if (typeof v !== 'string' || !NAME.test(v)) throw new CtlError('CTL_ERR_ROLE_PARSE', 'must be a role or slot name', { file, field: k });
+    if (k !== 'slot' && k !== 'base') throw new CtlError('CTL_ERR_ROLE_PARSE', `unknown key '${k}' in meta.yml (known: slot, base)`, at(k));
+    if (typeof v !== 'string' || !NAME.test(v)) throw new CtlError('CTL_ERR_ROLE_PARSE', `${k} must be a role or slot name (lowercase letters, digits, - _), got ${JSON.stringify(v)}`, at(k));
   }
-  return meta as Meta;
+  return { ...(meta as Meta), at };
+}
+
+/**
+ * A role named somewhere (a play's `roles:`, a meta.yml `base:`): a role that does not exist is
+ * reported where it is named, not only by its name.
+ */
+export async function loadRoleAt(rolesDir: string, name: string, where: { file?: string; line?: number; field: string }): Promise<Role> {
+  try {
+    return await loadRole(rolesDir, name);
+  } catch (e) {
+    if (e instanceof CtlError && e.code === 'CTL_ERR_ROLE_NOT_FOUND' && where.file && !e.where.file) throw new CtlError(e.code, e.message, where);
+    throw e;
+  }
 }
 
 export async function loadRole(rolesDir: string, name: string, seen: string[] = []): Promise<Role> {
-  if (seen.includes(name)) throw new CtlError('CTL_ERR_ROLE_PARSE', `role '${name}' is its own base: ${[...seen, name].join(' > ')}`, { field: 'base' });
   if (!NAME.test(name)) throw new CtlError('CTL_ERR_ROLE_NOT_FOUND', `role name '${name}' is not valid (lowercase letters, digits, - _)`, { field: 'role' });
   const dir = path.join(rolesDir, name);
   const tasksFile = path.join(dir, 'tasks.yml');
@@ -80,7 +97,15 @@ export async function loadRole(rolesDir: string, name: string, seen: string[] = 
   const meta = await loadMeta(dir);
   if (meta.base) {
     // A role built on another runs the base role's tasks with its own defaults layered on top.
-    const base = await loadRole(rolesDir, meta.base, [...seen, name]);
+    const where = meta.at!('base');
+    if ([...seen, name].includes(meta.base)) throw new CtlError('CTL_ERR_ROLE_PARSE', `role '${meta.base}' is its own base: ${[...seen, name, meta.base].join(' > ')}`, where);
+    let base: Role;
+    try {
+      base = await loadRole(rolesDir, meta.base, [...seen, name]);
+    } catch (e) {
+      if (e instanceof CtlError && e.code === 'CTL_ERR_ROLE_NOT_FOUND' && !e.where.file) throw new CtlError(e.code, e.message, where);
+      throw e;
+    }
     return { name, dir, defaults: { ...base.defaults, ...defaults }, tasks: base.tasks, ...((meta.slot ?? base.slot) ? { slot: meta.slot ?? base.slot } : {}) };
   }
   const slot = meta.slot;
@@ -116,6 +141,7 @@ export async function loadRole(rolesDir: string, name: string, seen: string[] = 
       file: tasksFile,
       line,
       node,
+      lineOf: (path: string[]) => lineAt(y, node, path),
     };
   });
   return { name, dir, defaults, tasks, ...(slot ? { slot } : {}) };
@@ -136,7 +162,8 @@ export function renderRole(role: Role, vars: Vars): PlannedTask[] {
       } catch (e) {
         if (e instanceof TemplateError) {
           const sub = (e as TemplateError & { field?: string }).field;
-          throw new CtlError('CTL_ERR_TEMPLATE', `task '${task.name}': ${e.message}`, where([field, sub].filter(Boolean).join('.')));
+          const path = [field, ...(sub ? sub.split('.') : [])];
+          throw new CtlError('CTL_ERR_TEMPLATE', `task '${task.name}': ${e.message}`, { ...where(path.join('.')), line: task.lineOf(path) ?? task.line });
         }
         throw e;
       }

@@ -1,4 +1,5 @@
 import nunjucks from 'nunjucks';
+import { missingVariable } from './template-refs.js';
 
 /**
  * Jinja2-style templates through nunjucks. Undefined variables are errors, never empty strings,
@@ -35,7 +36,7 @@ export class TemplateError extends Error {}
 
 function clean(msg: string): string {
   // nunjucks prefixes '(unknown path) [Line 1, Column 3]\n  Template render error: ...'
-  return msg.replace(/\(unknown path\)\s*(\[Line \d+, Column \d+\])?\s*/g, '').replace(/\s*Template render error:\s*/g, '').replace(/\s+/g, ' ').trim();
+  return msg.replace(/\(unknown path\)\s*(\[Line \d+, Column \d+\])?\s*/g, '').replace(/\s*Template render error:\s*/g, '').replace(/\s+/g, ' ').trim().replace(/^Error: /, '');
 }
 
 /**
@@ -64,7 +65,11 @@ export function renderString(s: string, vars: Vars): unknown {
     }
     return render(s, vars);
   } catch (e) {
-    throw new TemplateError(clean((e as Error).message));
+    const msg = clean((e as Error).message);
+    // nunjucks says only "attempted to output null or undefined value": name the variable.
+    const missing = /null or undefined value/.test(msg) ? missingVariable(s, vars) : undefined;
+    if (missing) throw new TemplateError(missing.isNull ? `variable '${missing.name}' is empty (null)` : `undefined variable '${missing.name}'`);
+    throw new TemplateError(msg);
   }
 }
 
@@ -107,17 +112,41 @@ export function evalCondition(expr: string | boolean, vars: Vars): boolean {
  */
 export function resolveVars(vars: Vars): Vars {
   const out: Vars = { ...vars };
+  const failed = new Map<string, string>();
   for (let round = 0; round < 5; round++) {
-    let pending = false;
+    failed.clear();
     for (const [k, v] of Object.entries(out)) {
       if (typeof v !== 'string' || !v.includes('{{')) continue;
       try {
         out[k] = renderString(v, out);
-      } catch {
-        pending = true;
+      } catch (e) {
+        failed.set(k, (e as Error).message);
       }
     }
-    if (!pending) break;
+    if (!failed.size) break;
   }
+  for (const [k, why] of failed) out[k] = new Unresolved(k, out[k] as string, why);
   return out;
+}
+
+/**
+ * A variable whose own template cannot be rendered (`vip_cidr: "{{ vip }}/32"` without `vip`).
+ * It stays harmless until a template outputs it; then the error names it and why, instead of
+ * its raw template text being pushed to a host.
+ */
+class Unresolved {
+  constructor(
+    readonly name: string,
+    readonly template: string,
+    readonly why: string,
+  ) {}
+  private fail(): never {
+    throw new TemplateError(`variable '${this.name}' (${JSON.stringify(this.template)}): ${this.why}`);
+  }
+  toString(): string {
+    return this.fail();
+  }
+  toJSON(): never {
+    return this.fail();
+  }
 }

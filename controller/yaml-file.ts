@@ -49,3 +49,24 @@ export function keyLine(y: YamlFile, node: Node, key: string): number | undefine
   const pair = node.items.find((p) => isScalar(p.key) && p.key.value === key);
   return pair ? y.lineOf(pair.key as Node) : y.lineOf(node);
 }
+
+/**
+ * Line of the entry a dotted path leads to inside a node (`sysctl.value`, `loop.2`), or of
+ * the deepest part of the path that exists, so an error points at the field, not its task.
+ */
+export function lineAt(y: YamlFile, node: Node, path: string[]): number | undefined {
+  let cur: unknown = node;
+  let line = y.lineOf(node);
+  for (const key of path) {
+    if (isMap(cur)) {
+      const pair = cur.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
+      if (!pair) break;
+      line = y.lineOf(pair.key as Node) ?? line;
+      cur = pair.value;
+    } else if (isSeq(cur) && /^\d+$/.test(key) && cur.items[Number(key)]) {
+      cur = cur.items[Number(key)];
+      line = y.lineOf(cur as Node) ?? line;
+    } else break;
+  }
+  return line;
+}
