@@ -125,7 +125,7 @@ export function resolveVars(vars: Vars): Vars {
     }
     if (!failed.size) break;
   }
-  for (const [k, why] of failed) out[k] = new Unresolved(k, out[k] as string, why);
+  for (const [k, why] of failed) out[k] = new Unresolved(k, vars[k] as string, why);
   return out;
 }
 
