@@ -38,7 +38,7 @@ const require = createRequire(import.meta.url);
 function asMapping(text: string, file: string | undefined): Record<string, unknown> {
   let v: unknown;
   try {
-    v = (require('yaml') as typeof import('yaml')).parse(text);
+    v = (require('yaml') as typeof import('yaml')).parse(text, { logLevel: 'error' });
   } catch (e) {
     // yaml's message is "<what> at line L, column C:" followed by a code excerpt; keep the
     // whole sentence with its position, drop the excerpt.

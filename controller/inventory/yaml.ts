@@ -11,7 +11,7 @@ type Doc = Document.Parsed;
  */
 export function parseYamlInventory(text: string, file: string): Inventory {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, version: '1.1', customTags: pyyamlBools });
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, version: '1.1', customTags: pyyamlBools, logLevel: 'error' });
   const lineOf = (node: unknown): number | undefined => {
     const range = (node as { range?: [number, number, number] } | null)?.range;
     return range ? lc.linePos(range[0]).line : undefined;
