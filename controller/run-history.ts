@@ -1,4 +1,9 @@
-import type { RunIndexEntry, RunOrigin } from './run-record.js';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { readJournal } from './run-journal.js';
+import { summarize, type RunIndexEntry, type RunOrigin } from './run-record.js';
+import type { StoreLog } from './store-health.js';
+import { RUN_ID } from './store-schema.js';
 
 export interface HistoryBounds {
   /** Operator runs kept (`--keep-runs`). */
@@ -25,4 +30,21 @@ export function pruneHistory(runs: RunIndexEntry[], bounds: HistoryBounds, now: 
     if (n > max[r.origin] || Date.parse(r.createdAt) < oldest) dropped.add(r.id);
   }
   return { keep: dropped.size ? runs.filter((r) => !dropped.has(r.id)) : runs, drop: [...dropped] };
+}
+
+/**
+ * Index entries for journals the index does not list: the controller stopped after a run began
+ * and before the index was written. Each is rebuilt from its journal's start line on.
+ */
+export async function indexOrphans(dataDir: string, known: Set<string>, log: StoreLog): Promise<RunIndexEntry[]> {
+  const dir = path.join(dataDir, 'runs');
+  const out: RunIndexEntry[] = [];
+  for (const f of await readdir(dir)) {
+    const id = f.slice(0, -'.ndjson'.length);
+    if (!f.endsWith('.ndjson') || known.has(id) || !RUN_ID.test(id)) continue;
+    const j = await readJournal(path.join(dir, f));
+    if (j?.run) out.push(summarize(j.run));
+    else log.error({ journal: f }, 'run journal without a readable start line; left as it is');
+  }
+  return out;
 }

@@ -1,24 +1,19 @@
-import { chmod, mkdir, readdir, unlink } from 'node:fs/promises';
+import { chmod, mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Low } from 'lowdb';
 import { CtlError } from '../common/errors.js';
-import { DurableFile, describeWriteError, type TextFileAdapter } from './durable-file.js';
+import { DurableFile, type TextFileAdapter } from './durable-file.js';
 import { pruneHistory, type HistoryBounds } from './run-history.js';
-import { JournalWriter, readJournal, startLine, type JournalLine } from './run-journal.js';
+import { JournalWriter, readJournal, startLine } from './run-journal.js';
 import { summarize, type HostRun, type RecordedResult, type RunIndexEntry, type RunRecord } from './run-record.js';
-import { journalFile, parseStore, RUN_ID, STORE_VERSION, type AgentRecord, type LedgerEntry, type StoreData } from './store-schema.js';
+import { stderrLog, WriteHealth, type StoreHealth, type StoreLog } from './store-health.js';
+import { loadStoreData } from './store-load.js';
+import { journalFile, RUN_ID, type AgentRecord, type LedgerEntry, type StoreData } from './store-schema.js';
 import type { RenderedTask } from '../common/protocol.js';
 
 export type { AgentRecord, LedgerEntry } from './store-schema.js';
 export type { HostRun, HostRunStatus, RunRecord, RunIndexEntry, RunStatus, RunOrigin } from './run-record.js';
-
-/** The logger the store reports write errors to; pino's `error(obj, msg)` fits. */
-export interface StoreLog {
-  error(obj: object, msg: string): void;
-  info?(obj: object, msg: string): void;
-}
-
-const stderrLog: StoreLog = { error: (obj, msg) => process.stderr.write(`store: ${msg} ${JSON.stringify(obj)}\n`) };
+export type { StoreHealth, StoreLog } from './store-health.js';
 
 export interface StoreOptions extends Partial<HistoryBounds> {
   /** Coalesces writes that arrive within this window into one. */
@@ -30,13 +25,6 @@ export interface StoreOptions extends Partial<HistoryBounds> {
   adapter?: (file: string) => TextFileAdapter;
 }
 
-export interface StoreHealth {
-  writable: boolean;
-  /** The first failing write, one line without paths. */
-  error?: string;
-  since?: string;
-}
-
 /**
  * The controller's data folder (0700): `store.json` (lowdb: agents, slot ledger, run index),
  * checked against its schema on load and never reset, and one append-only journal per run
@@ -45,21 +33,20 @@ export interface StoreHealth {
  */
 export class Store {
   private timer: NodeJS.Timeout | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   private dirty = false;
   private readonly live = new Map<string, { run: RunRecord; journal: JournalWriter }>();
   /** Journals of ended runs whose last lines could not be written yet. */
   private readonly closing = new Set<JournalWriter>();
-  private readonly failures = new Map<string, { error: string; since: string }>();
+  private readonly writes: WriteHealth;
   readonly bounds: HistoryBounds;
 
   private constructor(
     private readonly db: Low<StoreData>,
-    private readonly file: TextFileAdapter,
     readonly dataDir: string,
     private readonly opts: StoreOptions,
   ) {
+    this.writes = new WriteHealth(this.log, () => void this.flush(), opts.retryMs ?? 5000);
     this.bounds = { keepRuns: opts.keepRuns ?? 200, keepScheduled: opts.keepScheduled ?? 200, keepDays: opts.keepDays ?? 30 };
   }
 
@@ -71,21 +58,12 @@ export class Store {
       throw new CtlError('CTL_ERR_STORE', `cannot create the data folder: ${(e as Error).message}`, { file: dataDir });
     }
     const file = (opts.adapter ?? ((f) => new DurableFile(f)))(path.join(dataDir, 'store.json'));
-    let text: string | null;
-    try {
-      text = await file.readText();
-    } catch (e) {
-      throw new CtlError('CTL_ERR_STORE', `cannot read: ${(e as Error).message}`, { file: file.file });
-    }
-    const fresh: StoreData = { version: STORE_VERSION, agents: {}, runs: [], ledger: {} };
-    const { data, journals } = text === null ? { data: fresh, journals: new Map<string, JournalLine[]>() } : parseStore(text, file.file);
+    const log = opts.log ?? stderrLog;
+    const { data, changed } = await loadStoreData(dataDir, file, log);
     const db = new Low<StoreData>({ read: async () => null, write: (d) => file.writeText(JSON.stringify(d)) }, data);
-    const store = new Store(db, file, dataDir, opts);
-    // A migration writes the journals first: if it stops half-way, the old file is still there.
-    for (const [id, lines] of journals) await new DurableFile(journalFile(dataDir, id)).writeText(lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
-    await store.indexOrphans();
+    const store = new Store(db, dataDir, opts);
+    store.dirty = changed;
     store.prune();
-    if (journals.size) store.dirty = true;
     if (store.dirty) await store.flush();
     return store;
   }
@@ -95,8 +73,7 @@ export class Store {
   }
 
   health(): StoreHealth {
-    const first = this.failures.values().next().value;
-    return first ? { writable: false, ...first } : { writable: true };
+    return this.writes.get();
   }
 
   /** Refuses to start work whose record could not be kept. */
@@ -139,7 +116,7 @@ export class Store {
   /** A new run: indexed, its journal started with each host's task list; history pruned. */
   beginRun(run: RunRecord, tasks: Record<string, RenderedTask[]>): void {
     if (!RUN_ID.test(run.id)) throw new CtlError('CTL_ERR_INTERNAL', `run id '${run.id}' cannot name a journal`);
-    const journal = new JournalWriter(journalFile(this.dataDir, run.id), this.opts.flushMs ?? 200, (e) => this.report(`runs/${run.id}.ndjson`, e));
+    const journal = new JournalWriter(journalFile(this.dataDir, run.id), this.opts.flushMs ?? 200, (e) => this.writes.report(`runs/${run.id}.ndjson`, e));
     const { hosts: _h, ...meta } = run;
     journal.append(startLine(meta, tasks));
     this.live.set(run.id, { run, journal });
@@ -220,8 +197,7 @@ export class Store {
 
   async close(): Promise<void> {
     await this.flush();
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    this.writes.stop();
   }
 
   private get log(): StoreLog {
@@ -234,10 +210,10 @@ export class Store {
       this.dirty = false;
       try {
         await this.db.write();
-        this.report('store.json', undefined);
+        this.writes.report('store.json', undefined);
       } catch (e) {
         this.dirty = true;
-        this.report('store.json', e);
+        this.writes.report('store.json', e);
       }
     });
     return this.writing;
@@ -245,22 +221,6 @@ export class Store {
 
   private async closeJournals(): Promise<void> {
     for (const j of [...this.closing]) if (await j.close()) this.closing.delete(j);
-  }
-
-  /** Every write attempt ends here: failures are logged once, kept for health, and retried. */
-  private report(what: string, e: unknown): void {
-    if (e === undefined) {
-      if (this.failures.delete(what)) this.log.info?.({ what }, 'store writable again');
-      if (!this.failures.size) {
-        clearInterval(this.retryTimer);
-        this.retryTimer = undefined;
-      }
-      return;
-    }
-    const error = describeWriteError(what, e);
-    if (this.failures.get(what)?.error !== error) this.log.error({ what, err: (e as Error).message }, error);
-    this.failures.set(what, { error, since: this.failures.get(what)?.since ?? new Date().toISOString() });
-    this.retryTimer ??= setInterval(() => void this.flush(), this.opts.retryMs ?? 5000).unref();
   }
 
   private prune(): void {
@@ -274,21 +234,5 @@ export class Store {
         if (e.code !== 'ENOENT') this.log.error({ run: id, err: e.message }, 'cannot remove an old run journal');
       });
     }
-  }
-
-  /** A journal without an index entry (the controller stopped before the index was written) is indexed again from its start line. */
-  private async indexOrphans(): Promise<void> {
-    const known = new Set(this.db.data.runs.map((r) => r.id));
-    const files = (await readdir(path.join(this.dataDir, 'runs'))).filter((f) => f.endsWith('.ndjson') && !known.has(f.slice(0, -7)) && RUN_ID.test(f.slice(0, -7)));
-    for (const f of files) {
-      const j = await readJournal(path.join(this.dataDir, 'runs', f));
-      if (!j?.run) {
-        this.log.error({ journal: f }, 'run journal without a readable start line; left as it is');
-        continue;
-      }
-      this.db.data.runs.push(summarize(j.run));
-      this.dirty = true;
-    }
-    if (this.dirty) this.db.data.runs.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 }
