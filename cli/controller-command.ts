@@ -22,7 +22,7 @@ function bound(flags: ControllerStartFlags, name: 'keep-runs' | 'keep-days' | 'k
   if (text === undefined) return undefined;
   const n = Number(text);
   if (!(n > 0) || (name !== 'keep-days' && !Number.isInteger(n))) {
-    throw new CtlError('CTL_ERR_USAGE', `--${name} must be a positive ${name === 'keep-days' ? 'number' : 'whole number'}, got '${text}'`, { field: `--${name}` });
+    throw new CtlError('CTL_ERR_USAGE', `must be a positive ${name === 'keep-days' ? 'number' : 'whole number'}, got '${text}'`, { field: `--${name}` });
   }
   return n;
 }
@@ -42,12 +42,13 @@ export function ensureToken(dataDir: string, given?: string): string {
 }
 
 export async function controllerStart(flags: ControllerStartFlags): Promise<number> {
+  const keep = { keepRuns: bound(flags, 'keep-runs'), keepDays: bound(flags, 'keep-days'), keepScheduled: bound(flags, 'keep-scheduled') };
   const dataDir = path.resolve(flags.data ?? DEFAULT_DATA);
   const token = ensureToken(dataDir, flags.token ?? process.env.LVSCTL_TOKEN);
   const port = Number(flags.port ?? DEFAULT_PORT);
   const host = flags.listen ?? '127.0.0.1';
   const projectDir = path.resolve(flags.project ?? process.cwd());
-  const ctl = await buildController({ dataDir, token, projectDir, keepRuns: bound(flags, 'keep-runs'), keepDays: bound(flags, 'keep-days'), keepScheduled: bound(flags, 'keep-scheduled') });
+  const ctl = await buildController({ dataDir, token, projectDir, ...keep });
   await ctl.app.listen({ port, host });
   process.stdout.write(`controller listening on http://${host}:${port} (data ${dataDir}, project ${projectDir})\n`);
   await new Promise<void>((resolve) => {
