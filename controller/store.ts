@@ -113,16 +113,32 @@ export class Store {
     this.touch();
   }
 
+  private journal(id: string): JournalWriter {
+    return new JournalWriter(journalFile(this.dataDir, id), this.opts.flushMs ?? 200, (e) => this.writes.report(`runs/${id}.ndjson`, e));
+  }
+
   /** A new run: indexed, its journal started with each host's task list; history pruned. */
   beginRun(run: RunRecord, tasks: Record<string, RenderedTask[]>): void {
     if (!RUN_ID.test(run.id)) throw new CtlError('CTL_ERR_INTERNAL', `run id '${run.id}' cannot name a journal`);
-    const journal = new JournalWriter(journalFile(this.dataDir, run.id), this.opts.flushMs ?? 200, (e) => this.writes.report(`runs/${run.id}.ndjson`, e));
+    const journal = this.journal(run.id);
     const { hosts: _h, ...meta } = run;
     journal.append(startLine(meta, tasks));
     this.live.set(run.id, { run, journal });
     this.db.data.runs.push(summarize(run));
     this.prune();
     this.touch();
+  }
+
+  /**
+   * An ended or abandoned run taken up again (a run left `running` by a controller that
+   * stopped): live once more, so `addResult` (with `recovered: true`), `updateHost` and
+   * `endRun(run, 'interrupted')` append to its journal and update its index entry.
+   */
+  async resumeRun(id: string): Promise<RunRecord | undefined> {
+    const run = await this.run(id);
+    if (!run || this.live.has(run.id)) return run;
+    this.live.set(run.id, { run, journal: this.journal(run.id) });
+    return run;
   }
 
   addResult(run: RunRecord, host: string, result: RecordedResult): void {
@@ -138,7 +154,7 @@ export class Store {
   /** The run's end: its summary replaces the index entry, the journal is closed. */
   endRun(run: RunRecord, status: RunRecord['status'] = 'done'): void {
     run.status = status;
-    run.finishedAt ??= new Date().toISOString();
+    run.finishedAt = new Date().toISOString();
     const entry = this.live.get(run.id);
     this.live.delete(run.id);
     const i = this.db.data.runs.findIndex((r) => r.id === run.id);

@@ -153,3 +153,27 @@ test('forgetting an agent drops its record and slot ledger', async (t) => {
   t.deepEqual(store.forgetAgent('server9'), { agent: false, ledgerSlots: 0 });
   await store.close();
 });
+
+test('a run left running by a stopped controller can be taken up again and completed', async (t) => {
+  const d = dir();
+  const store = await Store.open(d);
+  const run = newRun('eeee5555', ['server2']);
+  store.beginRun(run, { server2: [task('t0'), task('t1')] });
+  store.addResult(run, 'server2', result(0));
+  await store.flush();
+  // The controller stops here: no end line, the index says running.
+  const again = await Store.open(d);
+  t.is(again.runs()[0]!.status, 'running');
+  const back = (await again.resumeRun('eeee5555'))!;
+  t.deepEqual(back.hosts.server2.results, [result(0)]);
+  again.addResult(back, 'server2', { ...result(1, 'ok'), recovered: true });
+  again.updateHost(back, 'server2', { status: 'done' });
+  again.endRun(back, 'interrupted');
+  await again.close();
+  const third = await Store.open(d);
+  const done = (await third.run('eeee5555'))!;
+  t.is(done.status, 'interrupted');
+  t.deepEqual(done.hosts.server2, { status: 'done', tasks: 2, results: [result(0), { ...result(1, 'ok'), recovered: true }] });
+  t.like(third.runs()[0], { status: 'interrupted', totals: { changed: 1, ok: 1 } });
+  await third.close();
+});
