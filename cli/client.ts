@@ -73,7 +73,7 @@ function parseJson(text: string, what: string): unknown {
 export class Client {
   constructor(readonly ep: Endpoint) {}
 
-  private request(p: string, method: 'GET' | 'POST', body?: unknown): Promise<http.IncomingMessage> {
+  private request(p: string, method: 'GET' | 'POST' | 'DELETE', body?: unknown): Promise<http.IncomingMessage> {
     const data = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = http.request(
@@ -91,7 +91,7 @@ export class Client {
     });
   }
 
-  private async call(p: string, method: 'GET' | 'POST', body?: unknown): Promise<http.IncomingMessage> {
+  private async call(p: string, method: 'GET' | 'POST' | 'DELETE', body?: unknown): Promise<http.IncomingMessage> {
     const res = await this.request(p, method, body);
     if ((res.statusCode ?? 500) < 400) return res;
     const text = await readAll(res);
@@ -115,6 +115,11 @@ export class Client {
   async post<S extends z.ZodType>(p: string, body: unknown, schema: S): Promise<z.output<S>> {
     const what = `POST ${p}`;
     return parseResponse(schema, parseJson(await readAll(await this.call(p, 'POST', body)), what), 'response', what);
+  }
+
+  async delete<S extends z.ZodType>(p: string, schema: S): Promise<z.output<S>> {
+    const what = `DELETE ${p}`;
+    return parseResponse(schema, parseJson(await readAll(await this.call(p, 'DELETE')), what), 'response', what);
   }
 
   /** Reads an NDJSON stream, calling back once per line (parsed with `schema`) as it arrives. */

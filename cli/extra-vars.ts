@@ -38,10 +38,15 @@ const require = createRequire(import.meta.url);
 function asMapping(text: string, file: string | undefined): Record<string, unknown> {
   let v: unknown;
   try {
-    v = (require('yaml') as typeof import('yaml')).parse(text);
+    v = (require('yaml') as typeof import('yaml')).parse(text, { logLevel: 'error' });
   } catch (e) {
-    const line = (e as { linePos?: { line: number }[] }).linePos?.[0]?.line;
-    throw new CtlError('CTL_ERR_EXTRA_VAR', (e as Error).message.split('\n')[0], { file, line, field: '-e' });
+    // yaml's message is "<what> at line L, column C:" followed by a code excerpt; keep the
+    // whole sentence with its position, drop the excerpt.
+    const pos = (e as { linePos?: { line: number; col: number }[] }).linePos?.[0];
+    const what = (e as Error).message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    const at = pos ? ` (${file ? '' : `line ${pos.line}, `}column ${pos.col})` : '';
+    const shown = text.length > 80 ? `${text.slice(0, 77)}...` : text;
+    throw new CtlError('CTL_ERR_EXTRA_VAR', `${file ? '' : `'${shown}' `}is not a valid JSON or YAML mapping: ${what}${at}`, { file, ...(file && pos ? { line: pos.line } : {}), field: '-e' });
   }
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw new CtlError('CTL_ERR_EXTRA_VAR', 'extra vars must be a mapping', { file, field: '-e' });
   return v as Record<string, unknown>;

@@ -36,6 +36,9 @@ export function buildProgram(done: Done): Command {
     .option('--listen <addr>', 'address to listen on (default 127.0.0.1)')
     .option('--project <dir>', 'where roles/, inventories, playbooks and schedules.yml are (default: the current directory)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
+    .option('--keep-runs <n>', 'operator runs kept in history (default 200)')
+    .option('--keep-days <d>', 'runs older than this are dropped (default 30)')
+    .option('--keep-scheduled <n>', 'scheduled runs kept, apart from operator runs (default 200)')
     // Loaded only here: the controller's dependencies would slow every other command.
     .action(async (_o, cmd: Command) => done(await (await import('./controller-command.js')).controllerStart(cmd.optsWithGlobals())));
 
@@ -65,11 +68,16 @@ export function buildProgram(done: Done): Command {
     .option('-D, --diff', 'always on for drift')
     .action(async (target: string | undefined, _o, cmd: Command) => done(await (await import('./run-command.js')).driftCommand(target, cmd.optsWithGlobals())));
 
-  program
+  const agents = program
     .command('agents')
     .description('every agent: online state, heartbeat age, address, OS, kernel')
     .option('--json', 'the API answer as JSON')
     .action(async (_o, cmd: Command) => done(await (await import('./agents-command.js')).agentsCommand(cmd.optsWithGlobals<JsonFlags>())));
+  agents
+    .command('forget')
+    .description('drop a gone agent\'s record and slot ledger (refused while it is connected)')
+    .argument('<host>', 'agent name')
+    .action(async (host: string, _o, cmd: Command) => done(await (await import('./agents-command.js')).agentsForget(host, cmd.optsWithGlobals<JsonFlags>())));
 
   const runs = program
     .command('runs')

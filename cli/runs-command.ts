@@ -11,8 +11,8 @@ export async function runsList(flags: Flags): Promise<number> {
   if (flags.json) return out(JSON.stringify(runs, null, 2)), EXIT.ok;
   const rows = [['ID', 'STARTED', 'STATE', 'OK', 'CHANGED', 'FAILED', 'UNREACHABLE', 'TITLE']];
   for (const r of runs) {
-    const sum = (k: keyof Recap) => String(Object.values(r.recap).reduce((n, x) => n + x[k], 0));
-    rows.push([r.id, r.createdAt.replace('T', ' ').slice(0, 19), r.finishedAt ? 'done' : 'running', sum('ok'), sum('changed'), sum('failed'), sum('unreachable'), r.title + (r.check ? ' (check)' : '')]);
+    const sum = (k: keyof Recap) => String(r.totals[k]);
+    rows.push([r.id, r.createdAt.replace('T', ' ').slice(0, 19), r.status, sum('ok'), sum('changed'), sum('failed'), sum('unreachable'), r.title + (r.check ? ' (check)' : '')]);
   }
   out(runs.length ? table(rows) : 'no runs yet');
   return EXIT.ok;

@@ -59,7 +59,11 @@ export const ApiErrorSchema = z.object({
 
 // ---- GET /api/health (no token) ----
 
-export const HealthResponseSchema = z.object({ ok: z.boolean() });
+/** 503 with `ok: false` while the store cannot be written (new runs are refused then). */
+export const HealthResponseSchema = z.object({
+  ok: z.boolean(),
+  store: z.object({ writable: z.boolean(), error: z.string().optional(), since: isoTime.optional() }).optional(),
+});
 export type HealthResponse = z.infer<typeof HealthResponseSchema>;
 
 // ---- GET /api/agents ----
@@ -83,6 +87,11 @@ export const AgentViewSchema = z.object({
 });
 export type AgentView = z.infer<typeof AgentViewSchema>;
 export const AgentListSchema = z.array(AgentViewSchema);
+
+// ---- DELETE /api/agents/:name ----
+
+export const AgentNameParamsSchema = z.object({ name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be an agent name (letters, digits, _ . -)') });
+export const AgentForgetResponseSchema = z.object({ forgotten: z.string(), ledgerSlots: count });
 
 // ---- GET /api/schedules ----
 
@@ -140,14 +149,24 @@ export type LintResponse = z.infer<typeof LintResponseSchema>;
 
 export const RunKindSchema = z.enum(['role', 'playbook', 'drift', 'tasks']);
 
+/** Who asked for a run: history keeps scheduled runs apart so they cannot push operator runs out. */
+export const RunOriginSchema = z.enum(['operator', 'schedule']);
+/** `interrupted`: the controller stopped while the run was going. */
+export const RunStatusSchema = z.enum(['running', 'done', 'interrupted']);
+
 export const RunSummarySchema = z.object({
   id: z.string(),
   title: z.string(),
   kind: RunKindSchema,
+  origin: RunOriginSchema,
+  status: RunStatusSchema,
   check: z.boolean(),
   createdAt: isoTime,
   finishedAt: isoTime.nullable(),
-  recap: RecapByHostSchema,
+  /** How many hosts the run has. */
+  hosts: count,
+  /** Task counts over all hosts; `unreachable` counts hosts. */
+  totals: RecapSchema,
 });
 export type RunSummary = z.infer<typeof RunSummarySchema>;
 export const RunListSchema = z.array(RunSummarySchema);
@@ -156,8 +175,10 @@ export const HostRunStatusSchema = z.enum(['pending', 'running', 'done', 'unreac
 
 export const HostRunSchema = z.object({
   status: HostRunStatusSchema,
-  tasks: z.array(RenderedTaskSchema),
-  results: z.array(TaskResultSchema),
+  /** How many tasks the run planned for this host. */
+  tasks: count,
+  /** `recovered`: learnt after the fact from the agent's own journal. */
+  results: z.array(TaskResultSchema.extend({ recovered: z.boolean().optional() })),
   error: z.string().optional(),
   ms: z.number().optional(),
 });
@@ -166,6 +187,8 @@ export const RunRecordSchema = z.object({
   id: z.string(),
   title: z.string(),
   kind: RunKindSchema,
+  origin: RunOriginSchema,
+  status: RunStatusSchema,
   check: z.boolean(),
   diff: z.boolean(),
   createdAt: isoTime,

@@ -3,10 +3,11 @@ import { CtlError, isCtlError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/log.js';
 import { AgentHub, tokensEqual } from './hub.js';
 import { RunManager } from './run-manager.js';
-import { Store } from './store.js';
+import { Store, type StoreLog } from './store.js';
 import { agentRoutes } from './routes/agents.js';
 import { runRoutes } from './routes/runs.js';
 import { healthView } from './routes/health-view.js';
+import { adminRoutes } from './routes/admin.js';
 import { loadSchedules, Scheduler } from './schedules.js';
 import { useZodSchemas, type ZodTypeProvider } from './zod-schemas.js';
 import { HealthResponseSchema, ScheduleListSchema } from '../common/api.js';
@@ -25,6 +26,15 @@ export interface ControllerOptions {
   schedulesFile?: string;
   /** A host that does not finish a play's tasks within this is given up (default 1 h). */
   jobTimeoutMs?: number;
+  /** Operator runs kept in history (default 200); scheduled runs are kept apart (keepScheduled, 200). */
+  keepRuns?: number;
+  keepScheduled?: number;
+  /** Runs older than this many days are dropped (default 30). */
+  keepDays?: number;
+  /** How often a failed store write is tried again (default 5 s). */
+  storeRetryMs?: number;
+  /** Where store write errors are logged (default: stderr). */
+  log?: StoreLog;
 }
 
 export interface Controller {
@@ -37,8 +47,16 @@ export interface Controller {
 }
 
 export async function buildController(opts: ControllerOptions): Promise<Controller> {
-  const store = await Store.open(opts.dataDir);
+  // Schedules first: a bad schedules.yml refuses the start before anything is opened.
+  const schedules = await loadSchedules(opts.schedulesFile ?? path.join(opts.projectDir, 'schedules.yml'), opts.projectDir);
   const log = opts.logger ?? silentLogger;
+  const store = await Store.open(opts.dataDir, {
+    keepRuns: opts.keepRuns,
+    keepScheduled: opts.keepScheduled,
+    keepDays: opts.keepDays,
+    retryMs: opts.storeRetryMs,
+    log: opts.logger?.child({ component: 'store' }) ?? opts.log,
+  });
   // Widened to fastify's logger type: typed as pino's, every route helper would need its generics.
   const loggerInstance: FastifyBaseLogger = log;
   const app = Fastify({ loggerInstance, logController: new DebugRequestLog() });
@@ -68,10 +86,10 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
     online: (h) => hub.isOnline(h),
   };
   const scheduler = new Scheduler(runs, planEnv, log.child({ component: 'schedules' }));
-  scheduler.start(await loadSchedules(opts.schedulesFile ?? path.join(opts.projectDir, 'schedules.yml')));
+  scheduler.start(schedules);
 
+  adminRoutes(app, { store, hub });
   const api = app.withTypeProvider<ZodTypeProvider>();
-  api.get('/api/health', { schema: { response: { 200: HealthResponseSchema } } }, async () => ({ ok: true }));
   api.get('/api/schedules', { schema: { response: { 200: ScheduleListSchema } } }, async () => scheduler.list());
   agentRoutes(app, hub);
   runRoutes(app, { store, runs, planEnv });
@@ -87,7 +105,7 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
       await scheduler.stop();
       await hub.close();
       await app.close();
-      await store.flush();
+      await store.close();
     },
   };
 }

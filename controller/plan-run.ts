@@ -7,7 +7,7 @@ import { hostVars, loadInventory, parseInventory, selectHosts, type Inventory } 
 import { mergeInventories } from './inventory/merge.js';
 import { loadPlaybook, parsePlaybook, type Play } from './playbook.js';
 import { resolveInProject } from './project-path.js';
-import { loadRole, renderRole, type PlannedTask, type Role } from './roles.js';
+import { loadRoleAt, renderRole, type PlannedTask, type Role } from './roles.js';
 import type { RunSpec } from './run-manager.js';
 import type { LedgerEntry } from './store.js';
 import { renderString, type Vars } from './template.js';
@@ -90,7 +90,8 @@ export async function planRun(req: RunRequest, env: PlanEnv): Promise<PlannedRun
   const tasks: PlannedRun['tasks'] = {};
   const applied: PlannedRun['roles'] = {};
 
-  const hostvars = Object.fromEntries([...inventory.hosts.values()].map((h) => [h.name, { address: h.address, ...hostVars(inventory, h.name) }]));
+  // Shared by every host's vars, so frozen like the inventory data it holds (see hostVars).
+  const hostvars = Object.freeze(Object.fromEntries([...inventory.hosts.values()].map((h) => [h.name, Object.freeze({ address: h.address, ...hostVars(inventory, h.name) })])));
   /** host -> slot -> what the roles of that slot declare in this run. */
   const declared: Record<string, Record<string, LedgerEntry[]>> = {};
   /** host -> slot -> where that slot's first task sits (play index, position). */
@@ -107,10 +108,11 @@ export async function planRun(req: RunRequest, env: PlanEnv): Promise<PlannedRun
       const inventoryVars = { ...hostvars[host], ...play.vars, ...(req.extraVars ?? {}) };
       const override = factsOverride(host, inventoryVars);
       if (override) overrides[host] = override;
-      for (const roleName of play.roles.map((r) => roleNameFor(r, inventoryVars, play))) {
+      for (const [i, roleName] of play.roles.map((r) => roleNameFor(r, inventoryVars, play)).entries()) {
         if (!roles.has(roleName)) {
+          const where = { file: play.file, line: play.roleLines?.[i] ?? play.line, field: 'roles' };
           resolveInProject(env.projectDir, path.join('roles', roleName), 'role');
-          roles.set(roleName, await loadRole(rolesDir, roleName));
+          roles.set(roleName, await loadRoleAt(rolesDir, roleName, where));
         }
         const role = roles.get(roleName)!;
         const vars: Vars = { ...role.defaults, ...inventoryVars, hostvars, facts: { ...facts, ...override } };

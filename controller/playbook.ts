@@ -1,6 +1,6 @@
 import { CtlError } from '../common/errors.js';
 import type { Vars } from './template.js';
-import { readYaml, seqItems, type YamlFile } from './yaml-file.js';
+import { lineAt, readYaml, seqItems, type YamlFile } from './yaml-file.js';
 
 export interface Play {
   name: string;
@@ -9,6 +9,8 @@ export interface Play {
   vars: Vars;
   file?: string;
   line?: number;
+  /** Line of each entry of `roles`, for errors about one role. */
+  roleLines?: (number | undefined)[];
 }
 
 const PLAY_KEYS = new Set(['name', 'hosts', 'roles', 'vars']);
@@ -22,7 +24,7 @@ export async function loadPlaybook(file: string): Promise<Play[]> {
 export function parsePlaybook(y: YamlFile): Play[] {
   const file = y.file;
   if (!Array.isArray(y.value)) throw new CtlError('CTL_ERR_PLAYBOOK_PARSE', 'a playbook must be a list of plays', { file, line: 1 });
-  return seqItems(y).map(({ value, line }, i) => {
+  return seqItems(y).map(({ value, line, node }, i) => {
     const where = (field: string) => ({ file, line, field });
     if (!value || typeof value !== 'object' || Array.isArray(value)) throw new CtlError('CTL_ERR_PLAYBOOK_PARSE', `play ${i + 1} must be a mapping`, { file, line });
     const p = value as Record<string, unknown>;
@@ -42,6 +44,7 @@ export function parsePlaybook(y: YamlFile): Play[] {
       vars: (p.vars as Vars | undefined) ?? {},
       file,
       line,
+      roleLines: roles.map((_r, j) => lineAt(y, node, ['roles', String(j)])),
     };
   });
 }

@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { isMap, type Node } from 'yaml';
 import { z } from 'zod';
-import { CtlError } from '../common/errors.js';
-import { readYaml, type YamlFile } from './yaml-file.js';
+import { CtlError, type ErrorWhere } from '../common/errors.js';
+import { lineAt, readYaml } from './yaml-file.js';
 
 const NAME = /^[a-z0-9][a-z0-9_-]*$/;
 const name = z.string({ error: 'must be a role or slot name' }).regex(NAME, 'must be a role or slot name');
@@ -37,33 +36,25 @@ const metaSchema = z
 export type ClusterRole = z.infer<typeof cluster>;
 export type RoleMeta = z.infer<typeof metaSchema>;
 
-/** Line of the deepest node along `at` that exists (the key itself where there is one). */
-function lineAt(y: YamlFile, at: PropertyKey[]): number | undefined {
-  let node: Node | null = y.root;
-  let line = y.lineOf(node);
-  for (const key of at) {
-    if (!node || !isMap(node)) break;
-    const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
-    if (!pair) break;
-    line = y.lineOf(pair.key as Node) ?? line;
-    node = pair.value as Node | null;
-  }
-  return line;
+
+export interface LoadedMeta extends RoleMeta {
+  /** Where meta.yml says a key, for errors about its value (a `base` that does not exist). */
+  at?: (key: string) => ErrorWhere;
 }
 
 /** `meta.yml` of a role folder ({} when there is none), validated with file, line and field in errors. */
-export async function loadMeta(dir: string): Promise<RoleMeta> {
+export async function loadMeta(dir: string): Promise<LoadedMeta> {
   const file = path.join(dir, 'meta.yml');
   if (!existsSync(file)) return {};
   const y = await readYaml(file, 'CTL_ERR_ROLE_PARSE');
   if (y.value === null) return {};
   const parsed = metaSchema.safeParse(y.value);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) return { ...parsed.data, at: (key) => ({ file, line: y.root ? lineAt(y, y.root, [key]) : 1, field: key }) };
   const issue = parsed.error.issues[0];
   const at = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
   const message =
     issue.code === 'unrecognized_keys'
       ? `unknown key '${issue.keys[0]}' (known: ${Object.keys(at.length > 1 ? cluster.shape : metaSchema.shape).join(', ')})`
       : issue.message;
-  throw new CtlError('CTL_ERR_ROLE_PARSE', message, { file, line: lineAt(y, at), ...(at.length ? { field: at.join('.') } : {}) });
+  throw new CtlError('CTL_ERR_ROLE_PARSE', message, { file, line: y.root ? lineAt(y, y.root, at.map(String)) : 1, ...(at.length ? { field: at.join('.') } : {}) });
 }

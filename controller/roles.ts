@@ -7,7 +7,7 @@ import { MODULES } from '../agent/modules/index.js';
 import { describeIssues } from '../agent/validate.js';
 import type { Owned } from '../agent/module.js';
 import { evalCondition, OMIT, renderValue, resolveVars, TemplateError, TemplateSandboxError, type Vars } from './template.js';
-import { keyLine, readYaml, seqItems } from './yaml-file.js';
+import { keyLine, lineAt, readYaml, seqItems } from './yaml-file.js';
 import { loadMeta, type ClusterRole } from './role-meta.js';
 // The filters this project's roles use (lvs_realservers): every role is rendered through here.
 import './lvs-filters.js';
@@ -24,6 +24,8 @@ export interface RoleTask {
   file: string;
   line?: number;
   node: Node;
+  /** Line of a field inside the task (`['sysctl', 'value']`), for errors about that field. */
+  lineOf(path: string[]): number | undefined;
 }
 
 export interface Role {
@@ -52,8 +54,20 @@ export interface PlannedTask {
 
 const NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
+/**
+ * A role named somewhere (a play's `roles:`, a meta.yml `base:`): a role that does not exist is
+ * reported where it is named, not only by its name.
+ */
+export async function loadRoleAt(rolesDir: string, name: string, where: { file?: string; line?: number; field: string }): Promise<Role> {
+  try {
+    return await loadRole(rolesDir, name);
+  } catch (e) {
+    if (e instanceof CtlError && e.code === 'CTL_ERR_ROLE_NOT_FOUND' && where.file && !e.where.file) throw new CtlError(e.code, e.message, where);
+    throw e;
+  }
+}
+
 export async function loadRole(rolesDir: string, name: string, seen: string[] = []): Promise<Role> {
-  if (seen.includes(name)) throw new CtlError('CTL_ERR_ROLE_PARSE', `role '${name}' is its own base: ${[...seen, name].join(' > ')}`, { field: 'base' });
   if (!NAME.test(name)) throw new CtlError('CTL_ERR_ROLE_NOT_FOUND', `role name '${name}' is not valid (lowercase letters, digits, - _)`, { field: 'role' });
   const dir = path.join(rolesDir, name);
   const tasksFile = path.join(dir, 'tasks.yml');
@@ -72,7 +86,15 @@ export async function loadRole(rolesDir: string, name: string, seen: string[] = 
   const meta = await loadMeta(dir);
   if (meta.base) {
     // A role built on another runs the base role's tasks with its own defaults layered on top.
-    const base = await loadRole(rolesDir, meta.base, [...seen, name]);
+    const where = meta.at!('base');
+    if ([...seen, name].includes(meta.base)) throw new CtlError('CTL_ERR_ROLE_PARSE', `role '${meta.base}' is its own base: ${[...seen, name, meta.base].join(' > ')}`, where);
+    let base: Role;
+    try {
+      base = await loadRole(rolesDir, meta.base, [...seen, name]);
+    } catch (e) {
+      if (e instanceof CtlError && e.code === 'CTL_ERR_ROLE_NOT_FOUND' && !e.where.file) throw new CtlError(e.code, e.message, where);
+      throw e;
+    }
     const slot = meta.slot ?? base.slot;
     const cluster = meta.cluster ?? base.cluster;
     return { name, dir, defaults: { ...base.defaults, ...defaults }, tasks: base.tasks, ...(slot ? { slot } : {}), ...(cluster ? { cluster } : {}) };
@@ -110,6 +132,7 @@ export async function loadRole(rolesDir: string, name: string, seen: string[] = 
       file: tasksFile,
       line,
       node,
+      lineOf: (path: string[]) => lineAt(y, node, path),
     };
   });
   return { name, dir, defaults, tasks, ...(slot ? { slot } : {}), ...(cluster ? { cluster } : {}) };
@@ -145,7 +168,8 @@ export function renderRole(role: Role, vars: Vars, origin?: (variable: string) =
       } catch (e) {
         if (e instanceof TemplateError) {
           const sub = (e as TemplateError & { field?: string }).field;
-          throw new CtlError('CTL_ERR_TEMPLATE', `task '${task.name}': ${e.message}`, where([field, sub].filter(Boolean).join('.')));
+          const path = [field, ...(sub ? sub.split('.') : [])];
+          throw new CtlError('CTL_ERR_TEMPLATE', `task '${task.name}': ${e.message}`, { ...where(path.join('.')), line: task.lineOf(path) ?? task.line });
         }
         throw e;
       }

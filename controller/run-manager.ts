@@ -1,10 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import type { Recap } from '../common/api.js';
 import { silentLogger, type Logger } from '../common/log.js';
 import type { FactsOverride, RenderedTask, TaskResult } from '../common/protocol.js';
 import type { AgentHub } from './hub.js';
+import { recap, type Recap, type RunOrigin } from './run-record.js';
 import type { HostRun, LedgerEntry, RunRecord, Store } from './store.js';
+
+export { recap, type Recap };
 
 export type RunEvent =
   | { type: 'result'; host: string; result: TaskResult }
@@ -22,24 +24,14 @@ export interface PlaySpec {
 export interface RunSpec {
   title: string;
   kind: RunRecord['kind'];
+  /** Who asked: operator runs and scheduled ones are kept in history apart (default operator). */
+  origin?: RunOrigin;
   check: boolean;
   diff: boolean;
   /** Plays run one after another, each fanned out to its hosts in parallel. */
   plays: PlaySpec[];
   /** host -> role slot -> what this run declares there; recorded when the run applied. */
   ledger?: Record<string, Record<string, LedgerEntry[]>>;
-}
-
-export type { Recap };
-
-export function recap(run: RunRecord): Record<string, Recap> {
-  const out: Record<string, Recap> = {};
-  for (const [host, h] of Object.entries(run.hosts)) {
-    const r: Recap = { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: h.status === 'unreachable' ? 1 : 0 };
-    for (const t of h.results) r[t.status]++;
-    out[host] = r;
-  }
-  return out;
 }
 
 interface Lock {
@@ -69,21 +61,26 @@ export class RunManager {
   ) {}
 
   start(spec: RunSpec): RunRecord {
+    this.store.assertWritable();
     const run: RunRecord = {
       id: randomUUID().slice(0, 8),
       title: spec.title,
       kind: spec.kind,
+      origin: spec.origin ?? 'operator',
       check: spec.check,
       diff: spec.diff,
       createdAt: new Date().toISOString(),
+      status: 'running',
       hosts: {},
     };
+    const tasks: Record<string, RenderedTask[]> = {};
     for (const play of spec.plays) {
-      for (const [host, tasks] of Object.entries(play.hosts)) {
-        (run.hosts[host] ??= { status: 'pending', tasks: [], results: [] }).tasks.push(...tasks);
+      for (const [host, list] of Object.entries(play.hosts)) {
+        (tasks[host] ??= []).push(...list);
+        (run.hosts[host] ??= { status: 'pending', tasks: 0, results: [] }).tasks += list.length;
       }
     }
-    this.store.addRun(run);
+    this.store.beginRun(run, tasks);
     const em = new EventEmitter();
     em.setMaxListeners(100);
     this.emitters.set(run.id, em);
@@ -104,16 +101,15 @@ export class RunManager {
             }),
           );
         }
-        for (const h of Object.values(run.hosts)) if (h.status !== 'unreachable') h.status = 'done';
+        for (const [host, h] of Object.entries(run.hosts)) if (h.status !== 'unreachable') this.store.updateHost(run, host, { status: 'done' });
         if (!run.check) this.record(run, spec.ledger ?? {});
       } catch (e) {
         // A bug here must end this run, not the controller and every other run with it.
         this.log.error({ run: run.id, err: e }, 'run aborted');
       } finally {
         for (const l of locks) l.release();
-        run.finishedAt = new Date().toISOString();
+        this.store.endRun(run);
         this.logEnd(run);
-        this.store.touch();
         em.emit('event', { type: 'end', run } satisfies RunEvent);
         this.emitters.delete(run.id);
       }
@@ -128,7 +124,7 @@ export class RunManager {
   private record(run: RunRecord, ledger: Record<string, Record<string, LedgerEntry[]>>): void {
     for (const [host, slots] of Object.entries(ledger)) {
       const h = run.hosts[host];
-      const clean = h.status === 'done' && !h.error && h.results.length === h.tasks.length && h.results.every((r) => r.status !== 'failed');
+      const clean = h.status === 'done' && !h.error && h.results.length === h.tasks && h.results.every((r) => r.status !== 'failed');
       for (const [slot, entries] of Object.entries(slots)) {
         const next = clean ? entries : [...new Map([...this.store.ledger(host, slot), ...entries].map((e) => [e.id, e])).values()];
         this.store.setLedger(host, slot, next);
@@ -170,9 +166,7 @@ export class RunManager {
     const h = run.hosts[host];
     const jobId = `${run.id}.${base}`;
     const setStatus = (status: HostRun['status'], error?: string) => {
-      h.status = status;
-      if (error) h.error = error;
-      this.store.touch();
+      this.store.updateHost(run, host, { status, ...(error ? { error } : {}) });
       em.emit('event', { type: 'host', host, status, ...(error ? { error } : {}) } satisfies RunEvent);
     };
     return new Promise((resolve) => {
@@ -186,13 +180,11 @@ export class RunManager {
         {
           onResult: (r) => {
             const result = { ...r, index: r.index + base };
-            h.results.push(result);
-            this.store.touch();
+            this.store.addResult(run, host, result);
             em.emit('event', { type: 'result', host, result } satisfies RunEvent);
           },
           onEnd: (end) => {
-            h.ms = (h.ms ?? 0) + end.ms;
-            if (end.error) h.error = end.error;
+            this.store.updateHost(run, host, { ms: (h.ms ?? 0) + end.ms, ...(end.error ? { error: end.error } : {}) });
             done();
           },
           onLost: (reason) => {

@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
 import { CtlError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/log.js';
 import { assertClusterWorks } from './lint.js';
 import { planRun, type PlanEnv } from './plan-run.js';
+import { loadPlaybook } from './playbook.js';
 import type { RunManager } from './run-manager.js';
 import { readYaml, seqItems } from './yaml-file.js';
 
@@ -25,14 +27,18 @@ export interface ScheduleState extends Schedule {
 
 const KEYS = new Set(['name', 'cron', 'playbook', 'inventory', 'hosts', 'check']);
 
-/** `schedules.yml`: a list of `{name, cron, playbook, inventory, hosts?, check?}`. */
-export async function loadSchedules(file: string): Promise<Schedule[]> {
+/**
+ * `schedules.yml`: a list of `{name, cron, playbook, inventory, hosts?, check?}`. With the project
+ * folder, each playbook is read and each inventory file must exist, so a schedule that could
+ * never run refuses the controller's start instead of failing at 3 a.m.
+ */
+export async function loadSchedules(file: string, projectDir?: string): Promise<Schedule[]> {
   if (!existsSync(file)) return [];
   const y = await readYaml(file, 'CTL_ERR_PLAYBOOK_PARSE');
   if (y.value === null) return [];
   if (!Array.isArray(y.value)) throw new CtlError('CTL_ERR_PLAYBOOK_PARSE', 'schedules must be a list', { file, line: 1 });
   const names = new Set<string>();
-  return seqItems(y).map(({ value, line }, i) => {
+  const schedules = seqItems(y).map(({ value, line }, i) => {
     const bad = (field: string, msg: string) => new CtlError('CTL_ERR_PLAYBOOK_PARSE', msg, { file, line, field });
     const s = (value ?? {}) as Record<string, unknown>;
     if (typeof s !== 'object' || Array.isArray(s)) throw bad('', `schedule ${i + 1} must be a mapping`);
@@ -46,8 +52,19 @@ export async function loadSchedules(file: string): Promise<Schedule[]> {
     if (!Array.isArray(inventory) || !inventory.length || inventory.some((x) => typeof x !== 'string')) throw bad('inventory', 'needs an inventory file or a list of them');
     if (s.hosts !== undefined && typeof s.hosts !== 'string') throw bad('hosts', 'must be a host pattern');
     if (s.check !== undefined && typeof s.check !== 'boolean') throw bad('check', 'must be true or false');
-    return { name: s.name, cron: s.cron, playbook: s.playbook, inventory: inventory as string[], ...(s.hosts ? { hosts: s.hosts as string } : {}), check: s.check ?? true };
+    return { name: s.name, cron: s.cron, playbook: s.playbook, inventory: inventory as string[], ...(s.hosts ? { hosts: s.hosts as string } : {}), check: s.check ?? true, line };
   });
+  if (projectDir) {
+    for (const { name, playbook, inventory, line } of schedules) {
+      const bad = (field: string, msg: string) => new CtlError('CTL_ERR_PLAYBOOK_PARSE', `schedule '${name}': ${msg}`, { file, line, field });
+      const at = (f: string) => (path.isAbsolute(f) ? f : path.join(projectDir, f));
+      if (!existsSync(at(playbook))) throw bad('playbook', `playbook '${playbook}' does not exist (${at(playbook)})`);
+      await loadPlaybook(at(playbook));
+      const missing = inventory.find((f) => !existsSync(at(f)));
+      if (missing) throw bad('inventory', `inventory '${missing}' does not exist (${at(missing)})`);
+    }
+  }
+  return schedules.map(({ line: _line, ...s }) => s);
 }
 
 /** Runs each schedule with node-cron; an execution never overlaps the one before it. */
@@ -74,6 +91,7 @@ export class Scheduler {
       const planned = await planRun({ kind: 'playbook', playbook: state.playbook, inventory: state.inventory, hosts: state.hosts, check: state.check, diff: true }, this.env);
       assertClusterWorks(planned, this.env.facts);
       planned.spec.kind = state.check ? 'drift' : 'playbook';
+      planned.spec.origin = 'schedule';
       planned.spec.title = `schedule ${state.name}: ${planned.spec.title}${state.check ? ' (drift check)' : ''}`;
       const run = this.runs.start(planned.spec);
       state.lastRunId = run.id;

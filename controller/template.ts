@@ -1,4 +1,6 @@
+import nunjucks from 'nunjucks';
 import { sandboxedEnvironment } from './template-sandbox.js';
+import { missingVariable } from './template-refs.js';
 
 /**
  * Jinja2-style templates through nunjucks. Undefined variables are errors, never empty strings,
@@ -39,7 +41,23 @@ export class TemplateSandboxError extends TemplateError {
 
 function clean(msg: string): string {
   // nunjucks prefixes '(unknown path) [Line 1, Column 3]\n  Template render error: ...'
-  return msg.replace(/\(unknown path\)\s*(\[Line \d+, Column \d+\])?\s*/g, '').replace(/\s*Template render error:\s*/g, '').replace(/\s+/g, ' ').trim();
+  return msg.replace(/\(unknown path\)\s*(\[Line \d+, Column \d+\])?\s*/g, '').replace(/\s*Template render error:\s*/g, '').replace(/\s+/g, ' ').trim().replace(/^Error: /, '');
+}
+
+/**
+ * Compiled templates by source: a role's strings are the same for every host, and compiling
+ * (parse + new Function) costs far more than rendering. Bounded so odd input cannot grow it.
+ */
+const compiled = new Map<string, nunjucks.Template>();
+
+function render(src: string, vars: Vars): string {
+  let t = compiled.get(src);
+  if (!t) {
+    if (compiled.size >= 10_000) compiled.clear();
+    t = new nunjucks.Template(src, env);
+    compiled.set(src, t);
+  }
+  return t.render(vars);
 }
 
 export function renderString(s: string, vars: Vars): unknown {
@@ -50,14 +68,17 @@ export function renderString(s: string, vars: Vars): unknown {
   try {
     const whole = s.match(WHOLE);
     if (whole && !whole[1].includes('}}')) {
-      const json = env.renderString(`{{ (${whole[1]}) | dump }}`, vars);
+      const json = render(`{{ (${whole[1]}) | dump }}`, vars);
       return json === '' ? undefined : JSON.parse(json);
     }
-    return env.renderString(s, vars);
+    return render(s, vars);
   } catch (e) {
     const msg = clean((e as Error).message);
     const violation = /SandboxViolation: (.*)$/.exec(msg);
     if (violation) throw new TemplateSandboxError(violation[1]!);
+    // nunjucks says only "attempted to output null or undefined value": name the variable.
+    const missing = /null or undefined value/.test(msg) ? missingVariable(s, vars) : undefined;
+    if (missing) throw new TemplateError(missing.isNull ? `variable '${missing.name}' is empty (null)` : `undefined variable '${missing.name}'`);
     throw new TemplateError(msg);
   }
 }
@@ -103,18 +124,42 @@ export function evalCondition(expr: string | boolean, vars: Vars): boolean {
  */
 export function resolveVars(vars: Vars): Vars {
   const out: Vars = { ...vars };
+  const failed = new Map<string, string>();
   for (let round = 0; round < 5; round++) {
-    let pending = false;
+    failed.clear();
     for (const [k, v] of Object.entries(out)) {
       if (typeof v !== 'string' || !v.includes('{{')) continue;
       try {
         out[k] = renderString(v, out);
       } catch (e) {
         if (e instanceof TemplateSandboxError) throw Object.assign(e, { variable: k });
-        pending = true;
+        failed.set(k, (e as Error).message);
       }
     }
-    if (!pending) break;
+    if (!failed.size) break;
   }
+  for (const [k, why] of failed) out[k] = new Unresolved(k, vars[k] as string, why);
   return out;
+}
+
+/**
+ * A variable whose own template cannot be rendered (`vip_cidr: "{{ vip }}/32"` without `vip`).
+ * It stays harmless until a template outputs it; then the error names it and why, instead of
+ * its raw template text being pushed to a host.
+ */
+class Unresolved {
+  constructor(
+    readonly name: string,
+    readonly template: string,
+    readonly why: string,
+  ) {}
+  private fail(): never {
+    throw new TemplateError(`variable '${this.name}' (${JSON.stringify(this.template)}): ${this.why}`);
+  }
+  toString(): string {
+    return this.fail();
+  }
+  toJSON(): never {
+    return this.fail();
+  }
 }

@@ -13,18 +13,26 @@ export interface YamlFile {
 /** Parses YAML keeping line numbers; syntax errors become one-line CtlErrors with file:line. */
 export function parseYaml(text: string, file: string, code: ErrorCode): YamlFile {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   const err = doc.errors[0];
   if (err) {
     const line = err.linePos?.[0]?.line ?? lc.linePos(err.pos[0]).line;
     throw new CtlError(code, err.message.split('\n')[0], { file, line });
   }
-  return {
-    file,
-    value: doc.toJS({ maxAliasCount: 100 }),
-    root: doc.contents as Node | null,
-    lineOf: (node) => (node?.range ? lc.linePos(node.range[0]).line : undefined),
-  };
+  const lineOf = (node: Node | null | undefined) => (node?.range ? lc.linePos(node.range[0]).line : undefined);
+  return { file, value: toJS(() => doc.toJS({ maxAliasCount: 100 }), file, code, 1), root: doc.contents as Node | null, lineOf };
+}
+
+/**
+ * Turning a parsed document into values can still fail: an alias to an anchor defined later or
+ * never (`*a`), or aliases that would expand without bound. Those are the file's errors too.
+ */
+function toJS<T>(f: () => T, file: string, code: ErrorCode, line: number | undefined): T {
+  try {
+    return f();
+  } catch (e) {
+    throw new CtlError(code, `YAML: ${(e as Error).message.split('\n')[0]}`, { file, ...(line ? { line } : {}) });
+  }
 }
 
 export async function readYaml(file: string, code: ErrorCode, notFound: ErrorCode = code): Promise<YamlFile> {
@@ -40,7 +48,9 @@ export async function readYaml(file: string, code: ErrorCode, notFound: ErrorCod
 /** Items of a top-level sequence with their line numbers. */
 export function seqItems(y: YamlFile): { value: unknown; line?: number; node: Node }[] {
   if (!y.root || !isSeq(y.root)) return [];
-  return y.root.items.map((n) => ({ value: (n as Node & { toJSON(): unknown }).toJSON(), line: y.lineOf(n as Node), node: n as Node }));
+  // Values from the whole document's conversion: an item alone cannot resolve its aliases.
+  const values = Array.isArray(y.value) ? y.value : [];
+  return y.root.items.map((n, i) => ({ value: values[i], line: y.lineOf(n as Node), node: n as Node }));
 }
 
 /** Line of a key inside a mapping node, when there is one. */
@@ -48,4 +58,25 @@ export function keyLine(y: YamlFile, node: Node, key: string): number | undefine
   if (!isMap(node)) return y.lineOf(node);
   const pair = node.items.find((p) => isScalar(p.key) && p.key.value === key);
   return pair ? y.lineOf(pair.key as Node) : y.lineOf(node);
+}
+
+/**
+ * Line of the entry a dotted path leads to inside a node (`sysctl.value`, `loop.2`), or of
+ * the deepest part of the path that exists, so an error points at the field, not its task.
+ */
+export function lineAt(y: YamlFile, node: Node, path: string[]): number | undefined {
+  let cur: unknown = node;
+  let line = y.lineOf(node);
+  for (const key of path) {
+    if (isMap(cur)) {
+      const pair = cur.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
+      if (!pair) break;
+      line = y.lineOf(pair.key as Node) ?? line;
+      cur = pair.value;
+    } else if (isSeq(cur) && /^\d+$/.test(key) && cur.items[Number(key)]) {
+      cur = cur.items[Number(key)];
+      line = y.lineOf(cur as Node) ?? line;
+    } else break;
+  }
+  return line;
 }

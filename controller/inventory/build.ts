@@ -1,6 +1,15 @@
 import { CtlError } from '../../common/errors.js';
 import { groupDepths, precedenceOrder } from './graph.js';
+import { expandHostToken, HostRangeError } from './host-range.js';
 import type { Inventory, InventoryGroup, InventoryHost } from './types.js';
+
+/** A variable name as Ansible accepts it, in either inventory format. */
+export const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** An inventory file's lines, without a byte-order mark, whatever its line ends. */
+export function textLines(text: string): string[] {
+  return text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
+}
 
 export function parseError(file: string, line: number | undefined, field: string, detail: string): CtlError {
   return new CtlError('CTL_ERR_INVENTORY_PARSE', detail, { file, line, field });
@@ -63,8 +72,25 @@ export class InventoryBuilder {
     // A range line gives every host the same values; each host gets its own copy.
     Object.assign(h.vars, structuredClone(vars));
     const g = this.addGroup(group);
-    if (!g.hosts.includes(name)) g.hosts.push(name);
+    // memberOf doubles as the membership test: `g.hosts.includes` made big groups quadratic.
+    if (!this.memberOf.get(name)!.has(group)) g.hosts.push(name);
     this.memberOf.get(name)!.add(group);
+  }
+
+  /**
+   * A host as an inventory names it (`web[1:3]:2222`): each host of the range gets the vars,
+   * and a port becomes `ansible_port` unless the vars set it themselves, as in Ansible.
+   */
+  addHostToken(token: string, group: string, vars: Record<string, unknown>, line: number | undefined, field: string): void {
+    let expanded: ReturnType<typeof expandHostToken>;
+    try {
+      expanded = expandHostToken(token);
+    } catch (e) {
+      if (e instanceof HostRangeError) throw parseError(this.file, line, field, e.message);
+      throw e;
+    }
+    const all = expanded.port === undefined ? vars : { ansible_port: expanded.port, ...vars };
+    for (const name of expanded.names) this.addHost(name, group, all, line);
   }
 
   /** The child need not exist yet; `finish` checks that it was defined somewhere. */

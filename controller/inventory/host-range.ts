@@ -7,7 +7,10 @@ export class HostRangeError extends Error {}
 // Ansible's letter ranges index into string.ascii_letters, so `[x:B]` runs x..z, A..B.
 const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
-export function expandHostRange(name: string): string[] {
+/** More hosts than one inventory line or pattern should ever name: a typo (`[0:99999999]`), refused. */
+export const MAX_RANGE_HOSTS = 100_000;
+
+export function expandHostRange(name: string, budget = MAX_RANGE_HOSTS): string[] {
   const open = name.indexOf('[');
   const close = name.indexOf(']');
   if (open < 0 && close < 0) return [name];
@@ -29,6 +32,12 @@ export function expandHostRange(name: string): string[] {
     step = Number(stepText);
   }
   const items: string[] = [];
+  const fits = (b: number, e: number) => {
+    const count = Math.floor((e - b) / step) + 1;
+    if (count > budget) throw new HostRangeError(`range '[${body}]' in '${name}' names ${count > MAX_RANGE_HOSTS ? 'more than ' + MAX_RANGE_HOSTS : count} hosts; at most ${MAX_RANGE_HOSTS} per name`);
+    return count;
+  };
+  let count: number;
   if (/^\d+$/.test(beg) && /^\d+$/.test(end)) {
     const width = beg.length > 1 && beg.startsWith('0') ? beg.length : 0;
     if (width && end.length !== width) {
@@ -37,16 +46,19 @@ export function expandHostRange(name: string): string[] {
     const b = Number(beg);
     const e = Number(end);
     if (b > e) throw new HostRangeError(`range '[${body}]' has begin after end`);
+    count = fits(b, e);
     for (let n = b; n <= e; n += step) items.push(width ? String(n).padStart(width, '0') : String(n));
   } else if (LETTERS.includes(beg) && beg.length === 1 && LETTERS.includes(end) && end.length === 1) {
     const b = LETTERS.indexOf(beg);
     const e = LETTERS.indexOf(end);
     if (b > e) throw new HostRangeError(`range '[${body}]' has begin after end`);
+    count = fits(b, e);
     for (let n = b; n <= e; n += step) items.push(LETTERS[n]!);
   } else {
     throw new HostRangeError(`range '[${body}]' must be two numbers or two single letters`);
   }
-  return items.flatMap((item) => expandHostRange(head + item + tail));
+  // Several ranges in one name multiply: each later range gets what is left of the budget.
+  return items.flatMap((item) => expandHostRange(head + item + tail, Math.floor(budget / count)));
 }
 
 /**

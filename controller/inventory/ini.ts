@@ -1,5 +1,4 @@
-import { checkGroupPriority, InventoryBuilder, parseError } from './build.js';
-import { expandHostToken, HostRangeError } from './host-range.js';
+import { checkGroupPriority, InventoryBuilder, parseError, textLines, VAR_NAME } from './build.js';
 import { parsePyLiteral } from './py-literal.js';
 import { shlexSplit, ShlexError } from './shlex.js';
 import type { Inventory } from './types.js';
@@ -7,7 +6,6 @@ import type { Inventory } from './types.js';
 // Same shapes as Ansible's INI plugin; `;` is also accepted as a trailing comment.
 const SECTION = /^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:[#;].*)?$/;
 const GROUP_NAME = /^([^:\]\s]+)\s*(?:[#;].*)?$/;
-const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 type Kind = 'hosts' | 'children' | 'vars';
 
@@ -24,8 +22,7 @@ export function parseIni(text: string, file: string): Inventory {
   let group = 'ungrouped';
   let kind: Kind = 'hosts';
 
-  const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
-  lines.forEach((raw, i) => {
+  textLines(text).forEach((raw, i) => {
     const n = i + 1;
     const line = raw.trim();
     if (!line || line.startsWith('#') || line.startsWith(';')) return;
@@ -99,15 +96,7 @@ function hostLine(b: InventoryBuilder, line: string, group: string, file: string
   }
   const token = words[0];
   if (!token) throw parseError(file, n, first, `expected a host name, got '${line}'`);
-  let expanded: ReturnType<typeof expandHostToken>;
-  try {
-    expanded = expandHostToken(token);
-  } catch (e) {
-    if (e instanceof HostRangeError) throw parseError(file, n, token, e.message);
-    throw e;
-  }
   const vars: Record<string, unknown> = {};
-  if (expanded.port !== undefined) vars['ansible_port'] = expanded.port;
   for (const word of words.slice(1)) {
     const eq = word.indexOf('=');
     if (eq < 0) throw parseError(file, n, token, `expected key=value after host '${token}', got '${word}'`);
@@ -115,7 +104,7 @@ function hostLine(b: InventoryBuilder, line: string, group: string, file: string
     if (!VAR_NAME.test(key)) throw parseError(file, n, token, `'${key}' is not a valid variable name`);
     vars[key] = parsePyLiteral(word.slice(eq + 1));
   }
-  for (const name of expanded.names) b.addHost(name, group, vars, n);
+  b.addHostToken(token, group, vars, n, token);
 }
 
 function varLine(line: string, group: string, file: string, n: number): [string, unknown] {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { CtlError } from '../../common/errors.js';
+import { textLines } from './build.js';
 import { parseIni } from './ini.js';
 import type { Inventory } from './types.js';
 import { parseYamlInventory } from './yaml.js';
@@ -13,7 +14,7 @@ const YAML_EXTENSIONS = new Set(['.yml', '.yaml', '.json']);
  */
 export function looksLikeYaml(file: string, text: string): boolean {
   if (YAML_EXTENSIONS.has(extname(file).toLowerCase())) return true;
-  for (const raw of text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/)) {
+  for (const raw of textLines(text)) {
     const line = raw.trim();
     if (!line || line.startsWith('#') || line.startsWith(';')) continue;
     return line === '---' || line.startsWith('%YAML') || /^[^\s\[\]=#;:]+:(\s|$)/.test(raw.trimEnd()) || /^[{]/.test(line);

@@ -45,13 +45,14 @@ export function splitPattern(pattern: string): string[] {
  */
 export function matchPattern(inv: Inventory, pattern: string): PatternMatch {
   const parts = splitPattern(pattern);
-  if (parts.length === 0) throw new CtlError('CTL_ERR_PATTERN', 'host pattern is empty', { field: pattern });
+  if (parts.length === 0) throw new CtlError('CTL_ERR_PATTERN_SYNTAX', 'host pattern is empty', { field: pattern });
+  for (const p of parts) checkBrackets(p, pattern);
   const regular = parts.filter((p) => p[0] !== '!' && p[0] !== '&');
   const intersect = parts.filter((p) => p[0] === '&');
   const exclude = parts.filter((p) => p[0] === '!');
   const unmatched: string[] = [];
   const match = (part: string, body: string): Set<string> => {
-    if (body === '') throw new CtlError('CTL_ERR_PATTERN', `'${part}' in pattern '${pattern}' has nothing after '${part[0]}'`, { field: part });
+    if (body === '') throw new CtlError('CTL_ERR_PATTERN_SYNTAX', `'${part}' in pattern '${pattern}' has nothing after '${part[0]}'`, { field: part });
     const found = new Set(matchOne(inv, body));
     if (found.size === 0) unmatched.push(part);
     return found;
@@ -79,6 +80,24 @@ export function selectHosts(inv: Inventory, pattern: string): string[] {
   });
 }
 
+/**
+ * A `[` never closed (`h[3:`) or a `]` never opened is a typing mistake, not a name that matches
+ * nothing. Regex parts (`~...`) are left to the regex parser.
+ */
+function checkBrackets(part: string, pattern: string): void {
+  const body = part.replace(/^[!&]/, '');
+  if (body.startsWith('~')) return;
+  let open = -1;
+  for (let i = 0; i < body.length; i++) {
+    if (body[i] === '[' && open < 0) open = i;
+    else if (body[i] === ']') {
+      if (open < 0) throw new CtlError('CTL_ERR_PATTERN_SYNTAX', `syntax error in host pattern '${pattern}': ']' at ${i + 1} in '${body}' has no '['`, { field: part });
+      open = -1;
+    }
+  }
+  if (open >= 0) throw new CtlError('CTL_ERR_PATTERN_SYNTAX', `syntax error in host pattern '${pattern}': '[' at ${open + 1} in '${body}' is never closed`, { field: part });
+}
+
 /** One part of a pattern, without its `!` or `&`. */
 function matchOne(inv: Inventory, body: string): string[] {
   if (body.startsWith('~')) return enumerate(inv, body);
@@ -93,7 +112,7 @@ function matchOne(inv: Inventory, body: string): string[] {
       try {
         names = expandHostRange(body);
       } catch (e) {
-        if (e instanceof HostRangeError) throw new CtlError('CTL_ERR_PATTERN', `bad range in pattern '${body}': ${e.message}`, { field: body });
+        if (e instanceof HostRangeError) throw new CtlError('CTL_ERR_PATTERN_SYNTAX', `bad range in pattern '${body}': ${e.message}`, { field: body });
         throw e;
       }
       return names.filter((n) => inv.hosts.has(n));
@@ -141,7 +160,7 @@ function pythonRegex(src: string): RegExp {
   try {
     return new RegExp(`^(?:${js})`);
   } catch (e) {
-    throw new CtlError('CTL_ERR_PATTERN', `invalid regular expression '~${src}': ${(e as Error).message}`, { field: `~${src}` });
+    throw new CtlError('CTL_ERR_PATTERN_SYNTAX', `invalid regular expression '~${src}': ${(e as Error).message}`, { field: `~${src}` });
   }
 }
 
@@ -167,5 +186,10 @@ export function fnmatchRegex(glob: string): RegExp {
       }
     } else out += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
   }
-  return new RegExp(`^(?:${out})$`, 's');
+  try {
+    return new RegExp(`^(?:${out})$`, 's');
+  } catch (e) {
+    // A character class Python accepts and JavaScript does not, such as `[z-a]`.
+    throw new CtlError('CTL_ERR_PATTERN_SYNTAX', `invalid wildcard '${glob}': ${(e as Error).message.replace(/^Invalid regular expression: \/.*\/\w*: /s, '')}`, { field: glob });
+  }
 }

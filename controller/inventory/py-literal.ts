@@ -31,9 +31,22 @@ const FLOAT = new RegExp(
 const INT = /^(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|[1-9](?:_?\d)*|0(?:_?0)*)/;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
 
+/** Python's parser gives up on deeper nesting too; past it the value stays the raw string. */
+const MAX_DEPTH = 100;
+
 class Parser {
   private i = 0;
+  private depth = 0;
   constructor(private readonly s: string) {}
+
+  private nested(open: string): unknown {
+    if (++this.depth > MAX_DEPTH) fail();
+    try {
+      return open === '[' ? this.sequence('[', ']') : open === '(' ? this.paren() : this.braces();
+    } finally {
+      this.depth--;
+    }
+  }
 
   /** A whole expression; a bare `a, b` is a tuple, as in Python's eval mode. */
   topLevel(): unknown {
@@ -83,9 +96,7 @@ class Parser {
   private value(): unknown {
     this.skip();
     const c = this.peek();
-    if (c === '[') return this.sequence('[', ']');
-    if (c === '(') return this.paren();
-    if (c === '{') return this.braces();
+    if (c === '[' || c === '(' || c === '{') return this.nested(c);
     if (c === '+' || c === '-') {
       this.i++;
       this.skip();

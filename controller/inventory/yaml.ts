@@ -1,10 +1,7 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Document, Node, Pair, ScalarTag, Tags } from 'yaml';
-import { checkGroupPriority, InventoryBuilder, parseError } from './build.js';
-import { expandHostToken, HostRangeError } from './host-range.js';
+import { checkGroupPriority, InventoryBuilder, parseError, VAR_NAME } from './build.js';
 import type { Inventory } from './types.js';
-
-const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 type Doc = Document.Parsed;
 
@@ -14,7 +11,7 @@ type Doc = Document.Parsed;
  */
 export function parseYamlInventory(text: string, file: string): Inventory {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, version: '1.1', customTags: pyyamlBools });
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, version: '1.1', customTags: pyyamlBools, logLevel: 'error' });
   const lineOf = (node: unknown): number | undefined => {
     const range = (node as { range?: [number, number, number] } | null)?.range;
     return range ? lc.linePos(range[0]).line : undefined;
@@ -97,16 +94,7 @@ export function parseYamlInventory(text: string, file: string): Inventory {
   const host = (groupName: string, pair: Pair, path: string): void => {
     const token = keyText(pair, path);
     const field = `${path}.${token}`;
-    let expanded: ReturnType<typeof expandHostToken>;
-    try {
-      expanded = expandHostToken(token);
-    } catch (e) {
-      if (e instanceof HostRangeError) fail(pair.key, field, e.message);
-      throw e;
-    }
-    const vars = varsOf(pair.value, field, `vars of host '${token}'`);
-    if (expanded.port !== undefined) vars['ansible_port'] = expanded.port;
-    for (const name of expanded.names) b.addHost(name, groupName, { ...vars }, lineOf(pair.key));
+    b.addHostToken(token, groupName, varsOf(pair.value, field, `vars of host '${token}'`), lineOf(pair.key) ?? 1, field);
   };
 
   const root = resolve(doc.contents);

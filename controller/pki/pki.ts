@@ -159,7 +159,7 @@ export class Pki {
 
   /** Revokes every certificate of `host`; it stays refused across restarts. */
   async revoke(host: string, reason = 'revoked by operator'): Promise<string[]> {
-    if (!this.registry.host(host)) throw new CtlError('CTL_ERR_AGENT_NOT_FOUND', `no certificate was issued to '${host}'`, { field: 'host' });
+    if (!this.registry.host(host)) throw new CtlError('CTL_ERR_CERT_NOT_FOUND', `no certificate was issued to '${host}'`, { field: 'host' });
     return this.registry.revokeHost(host, reason, this.clock());
   }
 

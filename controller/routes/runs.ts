@@ -25,14 +25,11 @@ export interface RunRoutesOptions {
 export function runRoutes(fastify: FastifyInstance, { store, runs, planEnv }: RunRoutesOptions): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   app.get('/api/runs', { schema: { response: { 200: RunListSchema } } }, async () =>
-    store.data.runs
-      .slice()
-      .reverse()
-      .map((r) => ({ id: r.id, title: r.title, kind: r.kind, check: r.check, createdAt: r.createdAt, finishedAt: r.finishedAt ?? null, recap: recap(r) })),
+    store.runs().map((r) => ({ id: r.id, title: r.title, kind: r.kind, origin: r.origin, status: r.status, check: r.check, createdAt: r.createdAt, finishedAt: r.finishedAt ?? null, hosts: r.hosts, totals: r.totals })),
   );
 
   app.get('/api/runs/:id', { schema: { params: RunIdParamsSchema, response: { 200: RunDetailSchema } } }, async (req) => {
-    const run = store.run(req.params.id);
+    const run = await store.run(req.params.id);
     if (!run) throw new CtlError('CTL_ERR_RUN_NOT_FOUND', `no run '${req.params.id}'`, { field: 'id' });
     return { ...run, recap: recap(run) };
   });
@@ -56,7 +53,7 @@ export function runRoutes(fastify: FastifyInstance, { store, runs, planEnv }: Ru
    * `ctl` reads this to show each task per host as it finishes; each line is a RunStreamEvent.
    */
   app.get('/api/runs/:id/events', { schema: { params: RunIdParamsSchema } }, async (req, reply) => {
-    const run = store.run(req.params.id);
+    const run = await store.run(req.params.id);
     if (!run) throw new CtlError('CTL_ERR_RUN_NOT_FOUND', `no run '${req.params.id}'`, { field: 'id' });
     const stream = new Readable({ read() {} });
     const send = (e: RunStreamEvent) => stream.push(JSON.stringify(e) + '\n');

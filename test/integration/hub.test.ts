@@ -97,7 +97,7 @@ test('an agent that never answers is given up after the job timeout, and frees i
   await waitFor('facts stored', async () => (ctl.store.agent('server3')?.facts ? true : undefined), 5000, 20);
 
   const first = await start();
-  const run1 = await waitFor('run given up', async () => (ctl.store.run(first.id)?.finishedAt ? ctl.store.run(first.id) : undefined), 5000, 20);
+  const run1 = await waitFor('run given up', async () => ((await ctl.store.run(first.id))?.finishedAt ? ctl.store.run(first.id) : undefined), 5000, 20);
   t.is(run1.hosts.server3.status, 'unreachable');
   t.regex(run1.hosts.server3.error ?? '', /no answer within/);
 
@@ -107,5 +107,5 @@ test('an agent that never answers is given up after the job timeout, and frees i
   t.is(jobs.length, 2);
   s.emit('task:result', jobs[0].runId, { index: 0, name: 'late', module: 'address', status: 'ok', ms: 1 });
   await new Promise((r) => setTimeout(r, 50));
-  t.deepEqual(ctl.store.run(first.id)!.hosts.server3.results, [], 'a late result of the given-up job is dropped');
+  t.deepEqual((await ctl.store.run(first.id))!.hosts.server3.results, [], 'a late result of the given-up job is dropped');
 });

@@ -406,12 +406,17 @@ test('vars: depth is the longest path from all, and a deeper group wins over a s
   t.is(hostVars(inv, 'h1')['x'], 'deep');
 });
 
-test('vars: dicts are replaced, not merged, and the result is a copy', (t) => {
+// Host vars share the inventory's group data (planning stays linear in the inventory), so they
+// are frozen: a change throws instead of leaking into other hosts' vars or the inventory.
+test('vars: dicts are replaced, not merged, and no change to the result leaks anywhere', (t) => {
   const inv = yml('all:', '  vars: {svc: {port: 80, proto: tcp}}', '  children:', '    web:', '      vars: {svc: {port: 443}}', '      hosts: {w1: }');
   const v = hostVars(inv, 'w1');
   t.deepEqual(v['svc'], { port: 443 });
-  (v['svc'] as Record<string, unknown>)['port'] = 1;
-  (v['groups'] as Record<string, string[]>)['web']!.push('x');
+  t.throws(() => ((v['svc'] as Record<string, unknown>)['port'] = 1), { instanceOf: TypeError });
+  t.throws(() => (v['groups'] as Record<string, string[]>)['web']!.push('x'), { instanceOf: TypeError });
+  t.throws(() => ((v as Record<string, unknown>)['svc'] = 1), { instanceOf: TypeError });
+  t.deepEqual({ ...v, svc: 1 }['svc'], 1, 'a copy is the caller\'s to change');
+  t.false(Object.isFrozen(group(inv, 'web').vars), 'the inventory itself is left as its loader built it');
   t.deepEqual(hostVars(inv, 'w1')['svc'], { port: 443 });
   t.deepEqual((hostVars(inv, 'w1')['groups'] as Record<string, string[]>)['web'], ['w1']);
   t.deepEqual(group(inv, 'web').vars, { svc: { port: 443 } });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { CtlError } from '../../common/errors.js';
+import { CtlError, type ErrorCode } from '../../common/errors.js';
 import { matchPattern, parseIni, selectHosts } from '../../controller/inventory/index.js';
 
 // Inventory order: solo server2 server3 server4 web1 web2 db01 db02 db03
@@ -94,10 +94,10 @@ test('matchPattern lists the parts that matched nothing without throwing', (t) =
   t.deepEqual(matchPattern(inv, 'web[9]'), { hosts: [], unmatched: ['web[9]'] });
 });
 
-function patternFails(pattern: string, message: string, field: string) {
+function patternFails(pattern: string, message: string, field: string, code: ErrorCode = 'CTL_ERR_PATTERN') {
   return test(`error: ${pattern}`, (t) => {
     const e = t.throws(() => selectHosts(inv, pattern), { instanceOf: CtlError });
-    t.is(e.code, 'CTL_ERR_PATTERN');
+    t.is(e.code, code);
     t.is(e.message, message);
     t.deepEqual(e.where, { field });
   });
@@ -114,10 +114,16 @@ patternFails(
   'server[4:3]',
   "bad range in pattern 'server[4:3]': range '[4:3]' has begin after end",
   'server[4:3]',
+  'CTL_ERR_PATTERN_SYNTAX',
 );
-patternFails('~(', "invalid regular expression '~(': Invalid regular expression: /^(?:()/: Unterminated group", '~(');
-patternFails('', 'host pattern is empty', '');
-patternFails('web:!', "'!' in pattern 'web:!' has nothing after '!'", '!');
+patternFails('~(', "invalid regular expression '~(': Invalid regular expression: /^(?:()/: Unterminated group", '~(', 'CTL_ERR_PATTERN_SYNTAX');
+patternFails('', 'host pattern is empty', '', 'CTL_ERR_PATTERN_SYNTAX');
+patternFails('web:!', "'!' in pattern 'web:!' has nothing after '!'", '!', 'CTL_ERR_PATTERN_SYNTAX');
+// Malformed patterns are syntax errors, not patterns that match no host.
+patternFails('h[3:', "syntax error in host pattern 'h[3:': '[' at 2 in 'h[3:' is never closed", 'h[3:', 'CTL_ERR_PATTERN_SYNTAX');
+patternFails('web:!db[1', "syntax error in host pattern 'web:!db[1': '[' at 3 in 'db[1' is never closed", '!db[1', 'CTL_ERR_PATTERN_SYNTAX');
+patternFails('web]', "syntax error in host pattern 'web]': ']' at 4 in 'web]' has no '['", 'web]', 'CTL_ERR_PATTERN_SYNTAX');
+patternFails('db0[z-a]', "invalid wildcard 'db0[z-a]': Range out of order in character class", 'db0[z-a]', 'CTL_ERR_PATTERN_SYNTAX');
 
 test('an empty inventory matches nothing, and says so', (t) => {
   const e = t.throws(() => selectHosts(parseIni('', 'empty.ini'), 'all'), { instanceOf: CtlError });

@@ -39,7 +39,7 @@ test('a schedule firing starts a drift run in check mode', async (t) => {
   t.truthy(state.nextRun);
   const id = await ctl.scheduler.fire(state);
   t.truthy(id, state.lastError ?? '');
-  const run = ctl.store.run(id!)!;
+  const run = (await ctl.store.run(id!))!;
   t.is(run.kind, 'drift');
   t.true(run.check);
   t.regex(run.title, /^schedule nightly: playbook site\.yml \(drift check\)$/);

@@ -136,7 +136,8 @@ test('a payload in -e, an inventory variable, a role default or a task refuses t
 
   const dir3 = project('p-task', { content: `x${PAYLOAD}` });
   const fromTask = await refusal(dir3);
-  t.like(fromTask.where, { file: path.join(dir3, 'roles/probe/tasks.yml'), line: 1, field: 'file.content' });
+  // The line of the field itself (tasks.yml line 4: content), not the task's first line.
+  t.like(fromTask.where, { file: path.join(dir3, 'roles/probe/tasks.yml'), line: 4, field: 'file.content' });
   t.regex(fromTask.message, /constructor/);
 
   // A role name rendered from a variable is a template too.
