@@ -51,6 +51,18 @@ export interface SchedulerDeps {
 const WATCHDOG_GRACE_MS = 1000;
 export const NOT_CHECKED = 'not checked yet';
 
+/**
+ * The longest a check can take to see a server change state (down: fall failures, up: rise
+ * passes) after the change, apply not counted: the wait for the next check (up to the interval),
+ * then each further check at most max(retry_interval, timeout) after the one before, the last one
+ * taking up to the timeout. Lab tests and `ctl drain --wait` derive their bounds from it.
+ */
+export function transitionBoundMs(c: ProbingCheck, to: RsState): number {
+  const retry = c.retry_interval ?? c.interval / 2;
+  const checks = to === 'down' ? c.fall : c.rise;
+  return Math.round((c.interval + (checks - 1) * Math.max(retry, c.timeout) + c.timeout) * 1000);
+}
+
 interface Probe {
   spec: ProbeSpec;
   st: ProbeStatus;

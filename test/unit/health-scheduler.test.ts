@@ -1,5 +1,5 @@
 import test from 'ava';
-import { CheckScheduler, type ProbeSpec, type RealServerTransition, type RunCheck } from '../../agent/health/scheduler.js';
+import { CheckScheduler, transitionBoundMs, type ProbeSpec, type RealServerTransition, type RunCheck } from '../../agent/health/scheduler.js';
 import { checkSchema } from '../../agent/health/schema.js';
 import type { CheckResult } from '../../agent/health/types.js';
 import { FakeClock } from '../helpers/fake-clock.js';
@@ -263,4 +263,23 @@ test('type none: never checked, always up; a server that was down comes up when 
   await w.clock.advance(10_000);
   t.is(w.starts.length, 0);
   t.like(w.sched.get(a.id), { state: 'up', check: 'none' });
+});
+
+test('transitionBoundMs: the worst case (a server dies just after a check started, every check takes its whole timeout) meets the bound', async (t) => {
+  for (const c of [{}, { fall: 3, rise: 1 }, { interval: 5, timeout: 2, retry_interval: 1, fall: 2 }, { interval: 1, timeout: 1, fall: 4 }]) {
+    const a = spec(3, c);
+    const w = world({ latency: a.check.type === 'http' ? a.check.timeout * 1000 : 0 });
+    w.sched.update([a]);
+    w.sched.start();
+    await w.clock.advance(1); // the first check has started, and will pass
+    w.set(a, FAIL);
+    const died = w.at();
+    await w.clock.advance(60_000);
+    const down = w.transitions[0].at - (w.clock.now() - w.at());
+    const bound = transitionBoundMs(a.check as Extract<typeof a.check, { type: 'http' }>, 'down');
+    t.true(down - died <= bound, `${JSON.stringify(c)}: down after ${down - died} ms, bound ${bound} ms`);
+    t.true(down - died > bound - 10, `${JSON.stringify(c)}: the bound is tight (${down - died} ms vs ${bound} ms)`);
+    w.sched.stop();
+  }
+  t.is(transitionBoundMs(checkSchema.parse({ type: 'tcp' }) as Extract<ReturnType<typeof checkSchema.parse>, { type: 'tcp' }>, 'down'), 4000, 'defaults: 2 + 1 + 1 s');
 });
