@@ -2,7 +2,8 @@ import { desiredServices } from '../modules/ipvs.js';
 import { realServerKey, serviceKey, type RealServer, type VirtualService } from '../ipvs/table.js';
 import { resolveCheck, type Check } from './schema.js';
 import { parseSorryServer, sorryForwarding, type RealServerHealthFields, type ServiceHealthFields } from './service-schema.js';
-import type { CheckTarget } from './types.js';
+import type { ProbeSpec } from './probe.js';
+import { probeId, type CheckTarget } from './types.js';
 
 type IpvsService = Parameters<typeof desiredServices>[0]['services'][number];
 
@@ -67,4 +68,15 @@ export function checkTarget(service: VirtualService, rs: Pick<RealServer, 'addre
     ...(service.port !== undefined ? { vport: service.port } : {}),
     ...(service.fwmark !== undefined ? { fwmark: service.fwmark } : {}),
   };
+}
+
+/** One probe per real server of every service; a real server without a check gets type none. */
+export function probeSpecs(config: HealthConfig): ProbeSpec[] {
+  return config.services.flatMap((s) => {
+    const service = serviceKey(s.service);
+    return s.service.realServers.map((r) => {
+      const realServer = realServerKey(r);
+      return { id: probeId(service, realServer), service, realServer, check: s.checks[realServer] ?? { type: 'none' }, target: checkTarget(s.service, r) };
+    });
+  });
 }

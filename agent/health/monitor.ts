@@ -1,10 +1,11 @@
 import type { Exec } from '../../common/exec.js';
-import { realServerKey, serviceKey, type VirtualService } from '../ipvs/table.js';
+import { serviceKey, type VirtualService } from '../ipvs/table.js';
 import { adjust, changedRealServers, declaredWeights, drainTransitions, weightsOf, type Adjusted, type HealthView, type RealServerChange } from './adjust.js';
 import { runCheck as runAnyCheck } from './checks/index.js';
-import { checkTarget, healthConfig, type HealthArgs, type HealthConfig, type ServiceHealth } from './config.js';
-import { liveWeight, quorumHeld, stepQuorum, type HealthStates } from './quorum.js';
-import { CheckScheduler, NOT_CHECKED, type PersistedProbe, type ProbeSpec, type RunCheck } from './scheduler.js';
+import { healthConfig, probeSpecs, type HealthArgs, type HealthConfig, type ServiceHealth } from './config.js';
+import { previewAdjusted } from './preview.js';
+import { liveWeight, stepQuorum, type HealthStates } from './quorum.js';
+import { CheckScheduler, type PersistedProbe, type ProbeSpec, type RunCheck } from './scheduler.js';
 import { Coalescer } from './coalesce.js';
 import { buildSnapshot, type HealthSnapshot } from './snapshot.js';
 import { loadHealthState, persistedProbes, saveHealthState, HEALTH_STATE_VERSION, type HealthStateFile } from './state-file.js';
@@ -104,20 +105,7 @@ export class HealthMonitor {
 
   /** The adjusted table these arguments would get now, changing nothing: for check mode and planning. */
   preview(args: HealthArgs): Adjusted {
-    const cfg = healthConfig(args);
-    const states: Record<string, { state: 'up' | 'down'; reason?: string }> = { ...this.states() };
-    const lost = new Set(this.quorumLost);
-    for (const s of cfg.services) {
-      const svc = serviceKey(s.service);
-      for (const r of s.service.realServers) {
-        const id = probeId(svc, realServerKey(r));
-        const c = s.checks[realServerKey(r)];
-        if (!(id in states) && c?.type !== 'none' && c?.alpha) states[id] = { state: 'down', reason: NOT_CHECKED };
-      }
-      const known = this.config.services.some((k) => serviceKey(k.service) === svc);
-      if (!known && !quorumHeld(true, liveWeight(s, states, this.drained), s)) lost.add(svc);
-    }
-    return adjust(cfg, { states, quorumLost: lost, drained: this.drained });
+    return previewAdjusted(healthConfig(args), { ...this.view(), knownServices: new Set(this.config.services.map((s) => serviceKey(s.service))) });
   }
 
   /** The operator's drained real server addresses (`ctl drain`), replacing the previous set. */
@@ -176,14 +164,7 @@ export class HealthMonitor {
     for (const cfg of this.sources.values()) for (const s of cfg.services) byKey.set(serviceKey(s.service), s);
     this.config = { services: [...byKey.values()] };
     for (const k of [...this.quorumLost]) if (!byKey.has(k)) this.quorumLost.delete(k);
-    const specs: ProbeSpec[] = [];
-    for (const [service, s] of byKey) {
-      for (const r of s.service.realServers) {
-        const realServer = realServerKey(r);
-        specs.push({ id: probeId(service, realServer), service, realServer, check: s.checks[realServer] ?? { type: 'none' }, target: checkTarget(s.service, r) });
-      }
-    }
-    this.scheduler.update(specs, restored);
+    this.scheduler.update(probeSpecs(this.config), restored);
   }
 
   private changed(): void {
