@@ -1,6 +1,6 @@
 import test from 'ava';
 import { z } from 'zod';
-import { checkSchema, resolveCheck, type Check } from '../../agent/health/schema.js';
+import { checkOverrideSchema, checkSchema, resolveCheck, type Check } from '../../agent/health/schema.js';
 import { realServerHealthShape, refineServiceHealth, serviceHealthShape } from '../../agent/health/service-schema.js';
 import { healthConfig, type HealthArgs } from '../../agent/health/config.js';
 import { normalizeStatus, statusMatches, statusRanges } from '../../agent/health/status-codes.js';
@@ -108,6 +108,9 @@ test('a real server override merges over the service check; a new type keeps onl
   t.deepEqual(resolveCheck(undefined, { interval: 5 }), { ok: false, issues: [{ path: ['type'], message: 'needed: the service declares no check to override' }] });
   const bad = resolveCheck(base, { type: 'tcp', path: '/x' });
   t.false(bad.ok);
+  const status = resolveCheck(base, checkOverrideSchema.parse({ status: [200, '301-302'], expect: 'up' }));
+  t.true(status.ok && status.check.type === 'http' && status.check.status === '200,301-302' && status.check.expect === 'up');
+  t.regex(errors(checkOverrideSchema, { status: 700 }), /^status: status must be HTTP status codes/);
 });
 
 test('service entries: quorum and hysteresis default as keepalived (1, 0); sorry server and overrides are checked', (t) => {
