@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 
 /** What every command run on a host returns; the helper never throws for a non-zero exit. */
 export interface ExecResult {
@@ -6,6 +6,8 @@ export interface ExecResult {
   stdout: string;
   stderr: string;
   ms: number;
+  /** Set when the timeout stopped the command (its code is then 124, as coreutils' timeout). */
+  timedOut?: boolean;
 }
 
 export interface ExecOptions {
@@ -13,9 +15,17 @@ export interface ExecOptions {
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
   cwd?: string;
+  /**
+   * Run the command in a process group of its own and, at the timeout, SIGKILL the whole group:
+   * a script's children (a curl it started, a sleep) die with it instead of holding the pipes
+   * open or outliving the check that started them.
+   */
+  killGroup?: boolean;
 }
 
 export type Exec = (file: string, args: readonly string[], opts?: ExecOptions) => Promise<ExecResult>;
+
+const MAX_OUTPUT = 64 * 1024 * 1024;
 
 /**
  * The one exec helper: an argument array, never a shell string. A missing binary is reported
@@ -26,31 +36,63 @@ export const exec: Exec = (file, args, opts = {}) => {
   const started = performance.now();
   const timeout = opts.timeoutMs ?? 120_000;
   return new Promise((resolve) => {
-    const child = execFile(
-      file,
-      [...args],
-      {
-        env: opts.env ?? process.env,
-        cwd: opts.cwd,
-        timeout,
-        maxBuffer: 64 * 1024 * 1024,
-        encoding: 'utf8',
-      },
-      (err, stdout, stderr) => {
-        const ms = performance.now() - started;
-        if (!err) return resolve({ code: 0, stdout, stderr, ms });
-        const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
-        if (e.code === 'ENOENT') return resolve({ code: 127, stdout, stderr: `${file}: command not found`, ms });
-        // An exit status is the command's own answer: its stderr as it is. Otherwise (killed on
-        // timeout, a signal, a spawn error) say what happened.
-        if (typeof e.code === 'number') return resolve({ code: e.code, stdout, stderr, ms });
-        const code = e.killed ? 124 : 1;
-        resolve({ code, stdout, stderr: stderr + (e.killed ? `killed after ${timeout} ms\n` : `${e.message}\n`), ms });
-      },
-    );
-    // A command that exits without reading its input makes the write fail with EPIPE.
-    child.stdin?.on('error', () => {});
-    child.stdin?.end(opts.input ?? '');
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let size = 0;
+    let timedOut = false;
+    let overflow = false;
+    let settled = false;
+    const finish = (code: number, stderrOverride?: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      const stdout = Buffer.concat(out).toString('utf8');
+      const stderr = stderrOverride ?? Buffer.concat(err).toString('utf8');
+      resolve({ code, stdout, stderr, ms: performance.now() - started, ...(timedOut ? { timedOut: true } : {}) });
+    };
+    const child = spawn(file, [...args], { env: opts.env ?? process.env, cwd: opts.cwd, detached: opts.killGroup === true });
+    const stop = (signal: NodeJS.Signals) => {
+      if (opts.killGroup && child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, signal);
+        } catch {
+          // the group is already gone
+        }
+        // A member that left the group may still hold the pipes; do not wait for it.
+        child.stdout.destroy();
+        child.stderr.destroy();
+      } else child.kill(signal);
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop(opts.killGroup ? 'SIGKILL' : 'SIGTERM');
+    }, timeout);
+    const collect = (into: Buffer[]) => (d: Buffer) => {
+      size += d.length;
+      if (size > MAX_OUTPUT) {
+        overflow = true;
+        stop('SIGKILL');
+      } else into.push(d);
+    };
+    child.stdout.on('data', collect(out));
+    child.stderr.on('data', collect(err));
+    child.stdin.on('error', () => {
+      // a command that exits without reading its input closes the pipe; its exit code says enough
+    });
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') finish(127, `${file}: command not found`);
+      else finish(1, e.message);
+    });
+    child.on('close', (code) => {
+      if (overflow) return finish(1, `${file}: output exceeds ${MAX_OUTPUT} bytes`);
+      if (code === 0 && !timedOut) return finish(0);
+      // An exit status is the command's own answer: its stderr as it is. Otherwise (killed on
+      // timeout, a signal) say what happened.
+      const stderr = Buffer.concat(err).toString('utf8');
+      if (timedOut) return finish(124, `${stderr}killed after ${timeout} ms\n`);
+      finish(code ?? 1, code === null ? `${stderr}${file}: killed by a signal\n` : stderr);
+    });
+    child.stdin.end(opts.input ?? '');
   });
 };
 
