@@ -33,7 +33,7 @@ export async function runOne(module: AnyModule, args: unknown, ctx: ModuleContex
   const changed = plan.changes.length > 0;
   if (changed && !opts.check) await module.apply(args, plan.changes, ctx);
   if (changed && opts.check && module.creates) ctx.cache.promise(module.creates(args));
-  return { changed, plan };
+  return { changed, plan, observed };
 }
 
 /**
