@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Exec } from '../common/exec.js';
+import type { FieldDrift } from '../common/findings.js';
 import type { HostFacts } from '../common/protocol.js';
 import { confinedPath } from './root-path.js';
 import type { KernelState } from './kstate/kernel-state.js';
@@ -60,6 +61,12 @@ export interface TaskModule<A, S, C> {
   owns?(args: A): Owned | undefined;
   /** Kernel objects a changed task of this kind creates (`link:tunl0`); see KernelState.promise. */
   creates?(args: A): string[];
+  /**
+   * Drift findings: each planned change as the field it touches, what the host has and what the
+   * task wants ("net.ipv4.conf.all.arp_ignore is 0, want 1"). Called with a non-empty plan;
+   * modules without it are described from the plan's before/after text (agent/findings.ts).
+   */
+  describe?(args: A, observed: S, plan: Plan<C>): FieldDrift[];
 }
 
 export interface Owned {

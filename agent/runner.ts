@@ -42,7 +42,7 @@ export async function runOne(module: AnyModule, args: unknown, ctx: ModuleContex
     }
   }
   if (changed && opts.check && module.creates) ctx.kernel.promise(module.creates(args));
-  return { changed, plan };
+  return { changed, plan, observed };
 }
 
 /**

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { execOk } from '../../common/exec.js';
 import { ipToInt } from '../../common/ipv4.js';
 import { isUp, type IpAddrTables } from '../kstate/ip-addr.js';
-import { defineModule } from '../module.js';
+import type { FieldDrift } from '../../common/findings.js';
+import { defineModule, type Plan } from '../module.js';
 import { cidr, device } from '../validate.js';
 
 const schema = z
@@ -114,6 +115,7 @@ export default defineModule<Args, Observed, Change>({
     if (args.state === 'absent') return undefined;
     return { id: `address:${args.dev}:${args.ip}`, retire: { address: `${args.ip}/${args.prefix}`, device: args.dev, state: 'absent' } };
   },
+  describe: describeAddress,
   async apply(args, changes, ctx) {
     for (const c of changes) {
       if (c.kind === 'del') await execOk(ctx.exec, 'ip', ['addr', 'del', `${c.ip}/${c.prefix}`, 'dev', args.dev]);
@@ -161,3 +163,25 @@ export function placedAddresses(args: Args): PlacedAddress[] {
 }
 
 export type AddressArgs = Args;
+
+/**
+ * Drift findings: the address (missing, present when it should not be, or with another
+ * prefix or label) and the device's link state, each its own field.
+ */
+export function describeAddress(args: Args, cur: Observed, plan: Plan<Change>): FieldDrift[] {
+  const field = `${args.ip} on ${args.dev}`;
+  const shown = (a: { local: string; prefixlen: number; label: string }) => `${a.local}/${a.prefixlen}${a.label !== cur.dev ? ` label ${a.label}` : ''}`;
+  const have = cur.addrs.filter((a) => a.local === args.ip).map(shown).join(', ') || null;
+  const out: FieldDrift[] = [];
+  if (plan.changes.some((c) => c.kind === 'add' || c.kind === 'del')) {
+    const want = args.state === 'absent' ? null : `${args.ip}/${args.prefix}${args.label && args.label !== args.dev ? ` label ${args.label}` : ''}`;
+    const where = cur.exists || cur.promised ? `on ${args.dev}` : `on ${args.dev} (no such device)`;
+    const text =
+      want === null ? `${have} present ${where}, want it absent` : have === null ? `${args.ip}/${args.prefix} missing ${where}` : `${args.ip} ${where} is ${have}, want ${want}`;
+    out.push({ field, before: have, after: want, text });
+  }
+  if (plan.changes.some((c) => c.kind === 'up')) {
+    out.push({ field: `link ${args.dev}`, before: cur.exists ? 'down' : null, after: 'up', text: `${args.dev} is ${cur.exists ? 'down' : 'missing'}, want up` });
+  }
+  return out;
+}

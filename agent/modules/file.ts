@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { z } from 'zod';
+import type { FieldDrift } from '../../common/findings.js';
 import { defineModule, hostPath } from '../module.js';
 import { absPath, mode } from '../validate.js';
 import { octal, parseMode, readText, statMode, writeAtomic } from '../fsutil.js';
@@ -54,6 +56,9 @@ export default defineModule<Args, Observed, Change>({
     return args.state === 'absent' ? undefined : { id: `file:${args.path}`, retire: { path: args.path, state: 'absent' } };
   },
   touches: [],
+  describe(args, cur, plan) {
+    return describeFile(args.path, cur, plan.changes);
+  },
   async apply(args, changes, ctx) {
     const p = hostPath(ctx, args.path);
     for (const c of changes) {
@@ -67,4 +72,28 @@ export default defineModule<Args, Observed, Change>({
 function describe(content: string | null, mode: number | null): string {
   if (content === null) return '(absent)\n';
   return `mode ${octal(mode)}\n${content}`;
+}
+
+export type FileObserved = Observed;
+export type FileChange = Change;
+
+/**
+ * A file's content named by size and digest, never quoted: findings are stored and shown on
+ * the health page, and a file may hold a secret.
+ */
+export function contentId(content: string): string {
+  return `${Buffer.byteLength(content)} bytes, sha256 ${createHash('sha256').update(content).digest('hex').slice(0, 12)}`;
+}
+
+/** Drift findings of a file (content, mode, presence); kernel_module reuses it for its boot file. */
+export function describeFile(path: string, cur: Observed, changes: readonly Change[]): FieldDrift[] {
+  return changes.flatMap((c): FieldDrift[] => {
+    if (c.kind === 'remove') return [{ field: path, before: 'present', after: null, text: `${path} present, want it absent` }];
+    if (c.kind === 'chmod') return [{ field: `${path} mode`, before: octal(cur.mode), after: octal(c.mode), text: `${path} mode is ${octal(cur.mode)}, want ${octal(c.mode)}` }];
+    if (cur.content === null) return [{ field: path, before: null, after: contentId(c.content), text: `${path} missing` }];
+    const out: FieldDrift[] = [];
+    if (cur.content !== c.content) out.push({ field: `${path} content`, before: contentId(cur.content), after: contentId(c.content), text: `${path} content differs` });
+    if (c.mode !== undefined && c.mode !== cur.mode) out.push({ field: `${path} mode`, before: octal(cur.mode), after: octal(c.mode), text: `${path} mode is ${octal(cur.mode)}, want ${octal(c.mode)}` });
+    return out;
+  });
 }

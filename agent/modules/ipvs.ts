@@ -7,6 +7,7 @@ import type { ListTable } from '../ipvs/parse-list.js';
 import { batchText, changeLine, reconcile, type IpvsChange } from '../ipvs/plan.js';
 import { realServerKey, renderTable, serviceKey, type IpvsTable, type VirtualService } from '../ipvs/table.js';
 import type { KernelState } from '../kstate/kernel-state.js';
+import { describeIpvs } from '../ipvs/describe.js';
 
 // ipvsadm 1.31 lists rr..mh (SCHEDULERS); twos is a newer kernel scheduler ipvsadm passes through.
 const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'] as const;
@@ -196,6 +197,7 @@ export default defineModule<Args, Observed, Change>({
         : undefined;
     return { changes: all, before, after, ...(msg ? { msg } : {}) };
   },
+  describe: describeIpvs,
   async apply(args, changes, ctx) {
     const kernel = changes.filter((c): c is IpvsChange => c.kind !== 'save');
     let raw: string | undefined;

@@ -5,8 +5,9 @@ import type { HostFacts } from '../../common/protocol.js';
 import { readText } from '../fsutil.js';
 import { moduleKey } from '../kstate/proc-modules.js';
 import { ALL_TABLES } from '../kstate/tables.js';
-import { defineModule, type ModuleContext } from '../module.js';
-import file from './file.js';
+import type { FieldDrift } from '../../common/findings.js';
+import { defineModule, type ModuleContext, type Plan } from '../module.js';
+import file, { describeFile } from './file.js';
 
 const schema = z
   .object({
@@ -116,6 +117,7 @@ export default defineModule<Args, Observed, Change>({
     }
     return { changes, before, after };
   },
+  describe: describeKernelModule,
   async apply(args, changes, ctx) {
     for (const c of changes) {
       if (c.kind === 'load') await loadModule(args.name, ctx);
@@ -130,3 +132,14 @@ export default defineModule<Args, Observed, Change>({
   // A module brings or takes away devices (ipip: tunl0), IPVS (ip_vs) or netfilter tables.
   touches: ALL_TABLES,
 });
+
+/** Drift findings: loaded now (a field of its own) and the boot file, as the file module words them. */
+export function describeKernelModule(args: Args, cur: Observed, plan: Plan<Change>): FieldDrift[] {
+  const out: FieldDrift[] = [];
+  for (const c of plan.changes) {
+    if (c.kind === 'load') out.push({ field: `module ${args.name}`, before: cur.load, after: 'loaded', text: `kernel module ${args.name} not loaded` });
+    else if (c.kind === 'unload') out.push({ field: `module ${args.name}`, before: cur.load, after: 'absent', text: `kernel module ${args.name} loaded, want it unloaded` });
+    else out.push(...describeFile(c.path, cur.file, [c.change]));
+  }
+  return out;
+}

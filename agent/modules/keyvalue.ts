@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { defineModule, hostPath } from '../module.js';
+import type { FieldDrift } from '../../common/findings.js';
+import { defineModule, hostPath, type Plan } from '../module.js';
 import { absPath } from '../validate.js';
 import { readText, writeAtomic } from '../fsutil.js';
 import { removeLines, setLine } from '../lines.js';
@@ -65,7 +66,20 @@ export default defineModule<Args, Observed, Change>({
     return args.state === 'absent' ? undefined : { id: `keyvalue:${args.path}:${args.key}`, retire: { path: args.path, key: args.key, state: 'absent' } };
   },
   touches: [],
+  describe: describeKeyValue,
   async apply(args, changes, ctx) {
     for (const c of changes) await writeAtomic(hostPath(ctx, args.path), c.text);
   },
 });
+
+/** Drift finding: the one KEY=value line (unset, another value, set more than once, or present). */
+export function describeKeyValue(args: Args, cur: Observed, plan: Plan<Change>): FieldDrift[] {
+  if (!plan.changes.length) return [];
+  const field = `${args.key} in ${args.path}`;
+  const have = currentValue(cur.text, args.key);
+  if (args.state === 'absent') return [{ field, before: have, after: null, text: `${args.key}=${have} set in ${args.path}, want it unset` }];
+  const want = args.value!;
+  const text =
+    have === null ? `${args.key} not set in ${args.path}, want ${want}` : have === want ? `${args.key} set more than once in ${args.path}, want one line` : `${args.key} is ${have} in ${args.path}, want ${want}`;
+  return [{ field, before: have, after: want, text }];
+}

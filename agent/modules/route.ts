@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { execOk } from '../../common/exec.js';
 import { canonicalDst, canonicalTable, type Route } from '../kstate/ip-route.js';
+import type { FieldDrift } from '../../common/findings.js';
 import { defineModule, type ModuleContext, type Plan } from '../module.js';
 import { cidr, device, ipv4 } from '../validate.js';
 import { inSubnet, ipToInt } from '../../common/ipv4.js';
@@ -165,8 +166,31 @@ export default defineModule<RouteArgs, readonly Route[], Change>({
     const retire = { destination: args.dst, table: /^\d+$/.test(args.table) ? Number(args.table) : args.table, state: 'absent', ...(args.metric !== undefined ? { metric: args.metric } : {}) };
     return { id: `route:${args.table}:${args.dst}:${args.metric ?? ''}`, retire };
   },
+  describe: describeRoute,
   apply(_args, changes, ctx) {
     return applyRoute(changes, ctx);
   },
   touches: ['routes'],
 });
+
+/**
+ * Drift findings: one per route the plan replaces or deletes, keyed by destination, table and
+ * metric as the kernel keys routes.
+ */
+export function describeRoute(args: RouteArgs, routes: Route[], plan: Plan<RouteChange>): FieldDrift[] {
+  const field = (r: Pick<Route, 'dst' | 'table'> & { metric?: number }) =>
+    `route ${r.dst}${r.table !== 'main' ? ` table ${r.table}` : ''}${r.metric !== undefined ? ` metric ${r.metric}` : ''}`;
+  return plan.changes.map((c): FieldDrift => {
+    if (c.kind === 'del') {
+      const have = formatRoute(c.route);
+      return { field: field(c.route), before: have, after: null, text: `route ${have} present, want it absent` };
+    }
+    const same = routes.filter((r) => r.table === args.table && r.dst === args.dst).sort((a, b) => a.metric - b.metric);
+    const cur = args.metric === undefined ? same[0] : same.find((r) => r.metric === args.metric);
+    const want = formatRoute(c.route);
+    const key = field({ dst: args.dst, table: args.table, ...(args.metric !== undefined ? { metric: args.metric } : {}) });
+    if (!cur) return { field: key, before: null, after: want, text: `route ${want} missing` };
+    const have = formatRoute(cur);
+    return { field: key, before: have, after: want, text: `route ${args.dst} is ${have}, want ${want}` };
+  });
+}

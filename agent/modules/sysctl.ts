@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { z } from 'zod';
-import { defineModule, hostPath } from '../module.js';
+import type { FieldDrift } from '../../common/findings.js';
+import { defineModule, hostPath, type Plan } from '../module.js';
 import { absPath, sysctlKey } from '../validate.js';
 import { readText, writeAtomic } from '../fsutil.js';
 import { removeLines, setLine } from '../lines.js';
@@ -116,6 +117,7 @@ export default defineModule<Args, Observed, Change>({
   },
   // /proc/sys is read per task, not through a table.
   touches: [],
+  describe: describeSysctl,
   async apply(args, changes, ctx) {
     for (const c of changes) {
       if (c.kind === 'runtime') await fs.writeFile(procPath(args.name), c.value + '\n');
@@ -123,3 +125,26 @@ export default defineModule<Args, Observed, Change>({
     }
   },
 });
+
+/** Drift findings: the running value and the persisted line, each its own field. */
+export function describeSysctl(args: Args, cur: Observed, plan: Plan<Change>): FieldDrift[] {
+  const want = normalize(args.value);
+  return plan.changes.map((c): FieldDrift => {
+    if (c.kind === 'runtime') {
+      const have = cur.runtime ?? (cur.pendingDevice ? null : '(no such key)');
+      const text = have === null ? `${args.name} does not exist yet (${cur.pendingDevice} missing), want ${want}` : `${args.name} is ${have}, want ${want}`;
+      return { field: args.name, before: have, after: want, text };
+    }
+    const field = `${args.name} in ${args.file}`;
+    if (args.state === 'absent') {
+      return { field, before: cur.persisted, after: null, text: `${args.name} = ${cur.persisted} persisted in ${args.file}, want it removed` };
+    }
+    const text =
+      cur.persisted === null
+        ? `${args.name} not persisted in ${args.file}, want ${want}`
+        : cur.persisted === want
+          ? `${args.name} set more than once in ${args.file}, want one line`
+          : `${args.name} is ${cur.persisted} in ${args.file}, want ${want}`;
+    return { field, before: cur.persisted, after: want, text };
+  });
+}

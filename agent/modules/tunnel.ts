@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { execOk } from '../../common/exec.js';
 import { isUp, type IpAddrTables } from '../kstate/ip-addr.js';
 import type { Table } from '../kstate/tables.js';
-import { defineModule } from '../module.js';
+import type { FieldDrift } from '../../common/findings.js';
+import { defineModule, type Plan } from '../module.js';
 import { ipv4, linkName } from '../validate.js';
 import { loadModule } from './kernel_module.js';
 
@@ -106,6 +107,7 @@ export default defineModule<Args, TunnelState, Change>({
   owns(args) {
     return args.state === 'absent' ? undefined : { id: `tunnel:${args.name}`, retire: { name: args.name, state: 'absent' } };
   },
+  describe: describeTunnel,
   async apply(args, changes, ctx) {
     for (const c of changes) {
       switch (c.kind) {
@@ -135,3 +137,25 @@ export default defineModule<Args, TunnelState, Change>({
   },
   touches: (args) => (args.name === FALLBACK && args.state === 'present' ? [...TOUCHES, 'modules'] : TOUCHES),
 });
+
+/** Drift findings: the tunnel's existence, its endpoints and its link state, each its own field. */
+export function describeTunnel(args: Args, cur: TunnelState, plan: Plan<Change>): FieldDrift[] {
+  const kinds = new Set(plan.changes.map((c) => c.kind));
+  const ends = (t: Pick<TunnelState, 'local' | 'remote'>) => `local ${t.local ?? 'any'} remote ${t.remote ?? 'any'}`;
+  const out: FieldDrift[] = [];
+  if (kinds.has('load-ipip') || kinds.has('add')) {
+    const why = kinds.has('load-ipip') ? ' (ipip module not loaded)' : '';
+    return [{ field: `tunnel ${args.name}`, before: null, after: `ipip ${ends(args)} up`, text: `tunnel ${args.name} missing${why}` }];
+  }
+  if (kinds.has('delete')) out.push({ field: `tunnel ${args.name}`, before: `${cur.kind ?? 'unknown'} ${ends(cur)}`, after: null, text: `tunnel ${args.name} present, want it absent` });
+  if (kinds.has('modify')) {
+    const want = ends({ local: args.local ?? cur.local, remote: args.remote ?? cur.remote });
+    out.push({ field: `tunnel ${args.name} endpoints`, before: ends(cur), after: want, text: `tunnel ${args.name} is ${ends(cur)}, want ${want}` });
+  }
+  for (const k of ['up', 'down'] as const) {
+    if (!kinds.has(k)) continue;
+    const have = k === 'up' ? 'down' : 'up';
+    out.push({ field: `link ${args.name}`, before: have, after: k, text: `${args.name} is ${have}, want ${k}` });
+  }
+  return out;
+}

@@ -43,9 +43,15 @@ export class FakeTimers implements Timers {
     return [...this.entries.values()].filter((e) => e.every === undefined).map((e) => e.ms);
   }
 
+  /** Timers set and not yet run or cleared. */
+  get count(): number {
+    return this.entries.size;
+  }
+
   /** Moves the clock, firing what falls due in order, and lets promise callbacks run between. */
   async advance(ms: number): Promise<void> {
     const end = this.t + ms;
+    await settle();
     for (;;) {
       const due = [...this.entries.values()].filter((e) => e.at <= end).sort((a, b) => a.at - b.at || a.id - b.id)[0];
       if (!due) break;
@@ -63,4 +69,15 @@ export class FakeTimers implements Timers {
 /** Lets every promise callback that is ready run (a few macrotask turns). */
 export async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+}
+
+/** A promise the test resolves by hand: a check that takes as long as the test wants. */
+export function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: Error) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }
