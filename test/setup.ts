@@ -4,5 +4,6 @@
  */
 import { ensurePackages, LAB_PACKAGES } from '../lab/packages.js';
 
-const installed = await ensurePackages([...LAB_PACKAGES, 'procps']);
+// chromium: the health view's browser test (driven by playwright-core, no browser download).
+const installed = await ensurePackages([...LAB_PACKAGES, 'procps', 'chromium']);
 if (installed.length) process.stdout.write(`installed for the tests: ${installed.join(' ')}\n`);
