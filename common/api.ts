@@ -154,7 +154,8 @@ export const RunOriginSchema = z.enum(['operator', 'schedule']);
 /** `interrupted`: the controller stopped while the run was going. */
 export const RunStatusSchema = z.enum(['running', 'done', 'interrupted']);
 
-export const RunSummarySchema = z.object({
+/** What every run is, in the list and in full. */
+const runMeta = {
   id: z.string(),
   title: z.string(),
   kind: RunKindSchema,
@@ -162,6 +163,10 @@ export const RunSummarySchema = z.object({
   status: RunStatusSchema,
   check: z.boolean(),
   createdAt: isoTime,
+};
+
+export const RunSummarySchema = z.object({
+  ...runMeta,
   finishedAt: isoTime.nullable(),
   /** How many hosts the run has. */
   hosts: count,
@@ -184,14 +189,8 @@ export const HostRunSchema = z.object({
 });
 
 export const RunRecordSchema = z.object({
-  id: z.string(),
-  title: z.string(),
-  kind: RunKindSchema,
-  origin: RunOriginSchema,
-  status: RunStatusSchema,
-  check: z.boolean(),
+  ...runMeta,
   diff: z.boolean(),
-  createdAt: isoTime,
   finishedAt: isoTime.optional(),
   hosts: z.record(z.string(), HostRunSchema),
 });
