@@ -41,20 +41,22 @@ function readSecret(file: string, field: string): string {
 }
 
 const localCa = () => path.resolve(DEFAULT_DATA, 'pki', 'ca.crt');
+/** An environment variable, an empty one counting as unset. */
+const env = (name: string) => process.env[name] || undefined;
 
 /**
  * The controller's URL: --controller, LVSCTL_URL, a running lab's, then the local default,
  * https when `./.data/controller` holds a CA (ctl controller init) and http otherwise.
  */
 export function resolveUrl(flags: EndpointFlags, lab?: LabEndpoint): string {
-  const url = flags.controller ?? process.env.LVSCTL_URL ?? lab?.url ?? `${existsSync(localCa()) ? 'https' : 'http'}://127.0.0.1:${DEFAULT_PORT}`;
+  const url = flags.controller ?? env('LVSCTL_URL') ?? lab?.url ?? `${existsSync(localCa()) ? 'https' : 'http'}://127.0.0.1:${DEFAULT_PORT}`;
   return url.replace(/\/$/, '');
 }
 
 /** The CA to verify an https controller with: --ca, LVSCTL_CA, the lab's, the local data folder's. */
 export function resolveCa(flags: EndpointFlags, url: string, lab?: LabEndpoint): string | undefined {
   if (!url.startsWith('https:')) return undefined;
-  const file = flags.ca ?? process.env.LVSCTL_CA ?? (lab?.caFile && lab.url === url ? lab.caFile : undefined) ?? (existsSync(localCa()) ? localCa() : undefined);
+  const file = flags.ca ?? env('LVSCTL_CA') ?? (lab?.caFile && lab.url === url ? lab.caFile : undefined) ?? (existsSync(localCa()) ? localCa() : undefined);
   if (!file) {
     throw new CtlError('CTL_ERR_CONTROLLER_CERT', `no CA to verify ${url} with: pass --ca FILE or set LVSCTL_CA (the controller's DATA/pki/ca.crt)`, { field: '--ca' });
   }
@@ -71,8 +73,9 @@ export function resolveCa(flags: EndpointFlags, url: string, lab?: LabEndpoint):
  */
 export function resolveEndpoint(flags: EndpointFlags, lab?: LabEndpoint): Endpoint {
   const url = resolveUrl(flags, lab);
-  let token = flags.tokenFile ? readSecret(flags.tokenFile, '--token-file') : process.env.LVSCTL_TOKEN;
-  if (!token && process.env.LVSCTL_TOKEN_FILE) token = readSecret(process.env.LVSCTL_TOKEN_FILE, 'LVSCTL_TOKEN_FILE');
+  let token = flags.tokenFile ? readSecret(flags.tokenFile, '--token-file') : env('LVSCTL_TOKEN');
+  const tokenFile = env('LVSCTL_TOKEN_FILE');
+  if (!token && tokenFile) token = readSecret(tokenFile, 'LVSCTL_TOKEN_FILE');
   if (!token && lab && lab.url === url) token = lab.token;
   if (!token) {
     const f = path.resolve(DEFAULT_DATA, 'token');
