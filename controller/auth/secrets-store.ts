@@ -34,10 +34,15 @@ export class SecretsFile<T> {
    */
   refresh(): void {
     const now = stampOf(this.file);
-    if (now === this.stamp) return;
-    const data = SecretsFile.read(this.file, this.schema);
-    if (data) this.data = data;
-    this.stamp = now;
+    // Gone or unreadable for the moment (the folder moved, a full disk): what was read stands.
+    if (now === this.stamp || now === 'none') return;
+    try {
+      const data = SecretsFile.read(this.file, this.schema);
+      if (data) this.data = data;
+      this.stamp = now;
+    } catch {
+      // A half-written or damaged copy from elsewhere: keep what was read; the next look retries.
+    }
   }
 
   private static read<T>(file: string, schema: z.ZodType<T>): T | undefined {
