@@ -1,7 +1,7 @@
 import type { Exec } from '../common/exec.js';
 import type { Logger } from '../common/log.js';
 import type { HostFacts, Health, RunJob, TaskStatus } from '../common/protocol.js';
-import { Backoff, Connection, REFUSED_BACKOFF, type AgentSocket, type BackoffOptions } from './connection.js';
+import { Backoff, Connection, DEFINITIVE_BACKOFF, REFUSED_BACKOFF, type AgentSocket, type BackoffOptions } from './connection.js';
 import { gatherFacts, health } from './facts.js';
 import { JobQueue } from './job-queue.js';
 import { KernelState } from './kstate/kernel-state.js';
@@ -26,6 +26,8 @@ export interface AgentOptions {
   modules?: ReadonlyMap<string, AnyModule>;
   heartbeatMs?: number;
   refusedBackoff?: BackoffOptions;
+  /** Backoff after a refusal the controller calls definitive (revoked, rejected). */
+  definitiveBackoff?: BackoffOptions;
   /** Backoff between attempts at gathering facts after one failed. */
   factsBackoff?: BackoffOptions;
 }
@@ -60,7 +62,7 @@ export class Agent {
     this.conn = new Connection(socket, this.timers, new Backoff(this.o.refusedBackoff ?? REFUSED_BACKOFF, this.o.random), this.o.log, {
       connected: () => void this.sendFacts(),
       disconnected: () => this.stopFactsRetry(),
-    });
+    }, new Backoff(this.o.definitiveBackoff ?? DEFINITIVE_BACKOFF, this.o.random));
     // One run at a time on a host; the controller also serialises, this is the agent's own guard.
     socket.on('run:start', (job) => this.queue.push(job));
     this.heartbeat = this.timers.setInterval(() => {

@@ -7,8 +7,14 @@ import { exec } from '../common/exec.js';
 import { createLogger, parseLogLevel } from '../common/log.js';
 import { PROTOCOL_VERSION, type ClientToServerEvents, type ServerToClientEvents } from '../common/protocol.js';
 import { Agent } from './agent.js';
+import { tlsClientOptions } from './identity.js';
+import { CertRenewal } from './renew.js';
+import { agentTrust, socketAuth, TrustUsageError } from './trust-setup.js';
 
-const USAGE = 'usage: agent --controller URL --token TOKEN --name NAME [--root DIR] [--heartbeat SECONDS] [--log-level LEVEL]';
+const USAGE =
+  'usage: agent --controller https://HOST:PORT [--name NAME] [--state DIR] [--ca-fingerprint SHA256 | --ca FILE] [--enroll-token-file FILE]\n' +
+  '             [--root DIR] [--heartbeat SECONDS] [--log-level LEVEL]\n' +
+  '       agent --controller http://HOST:PORT --insecure [--token-file FILE] ...   (dev controller; token also from LVSCTL_TOKEN)';
 
 function fail(msg: string): never {
   process.stderr.write(`agent: ${msg}\n${USAGE}\n`);
@@ -20,9 +26,14 @@ const { values } = (() => {
     return parseArgs({
       options: {
         controller: { type: 'string', default: process.env.LVSCTL_URL },
-        token: { type: 'string', default: process.env.LVSCTL_TOKEN },
         name: { type: 'string' },
         root: { type: 'string', default: '/' },
+        state: { type: 'string', default: process.env.LVSCTL_AGENT_STATE ?? '/var/lib/lvsctl-agent' },
+        'enroll-token-file': { type: 'string' },
+        'ca-fingerprint': { type: 'string' },
+        ca: { type: 'string' },
+        insecure: { type: 'boolean', default: false },
+        'token-file': { type: 'string' },
         heartbeat: { type: 'string', default: '5' },
         'log-level': { type: 'string', default: 'info' },
       },
@@ -33,9 +44,7 @@ const { values } = (() => {
 })();
 
 if (!values.controller) fail('--controller is required');
-if (!values.token) fail('--token is required (or LVSCTL_TOKEN)');
-const name = values.name ?? os.hostname();
-if (!/^[A-Za-z0-9_.-]+$/.test(name)) fail(`--name '${name}' must be letters, digits, _ . -`);
+if (values.name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(values.name)) fail(`--name '${values.name}' must be letters, digits, _ . -`);
 const level = (() => {
   try {
     return parseLogLevel(values['log-level']);
@@ -44,12 +53,29 @@ const level = (() => {
   }
 })();
 const root = path.resolve(values.root!);
+const stateDir = path.resolve(values.state!);
 const heartbeatMs = Math.max(1, Number(values.heartbeat)) * 1000;
 const controller = values.controller!;
-const token = values.token!;
 
-const log = createLogger({ level, name: 'agent' }).child({ agent: name });
+const baseLog = createLogger({ level, name: 'agent' });
+const trust = await agentTrust(
+  {
+    controller,
+    name: values.name,
+    defaultName: os.hostname(),
+    stateDir,
+    insecure: values.insecure!,
+    ...(values['enroll-token-file'] ? { enrollTokenFile: values['enroll-token-file'] } : {}),
+    ...(values['ca-fingerprint'] ? { caFingerprint: values['ca-fingerprint'] } : {}),
+    ...(values.ca ? { caFile: values.ca } : {}),
+    ...(values['token-file'] ? { tokenFile: values['token-file'] } : {}),
+  },
+  baseLog.child({ agent: values.name ?? os.hostname() }),
+).catch((e: Error) => (e instanceof TrustUsageError ? fail(e.message) : fail(`${e.message}`)));
+const name = trust.name;
+const log = baseLog.child({ agent: name });
 
+let socket: Socket<ServerToClientEvents, ClientToServerEvents> | undefined;
 const agent = new Agent({
   name,
   root,
@@ -57,8 +83,8 @@ const agent = new Agent({
   log,
   heartbeatMs,
   connect: (): Socket<ServerToClientEvents, ClientToServerEvents> =>
-    io(controller, {
-      auth: { token, name, protocol: PROTOCOL_VERSION },
+    (socket = io(controller, {
+      ...socketAuth(trust, PROTOCOL_VERSION),
       autoConnect: false,
       // socket.io-client's backoff is exponential with +-50% jitter, so a restarted controller is
       // not hit by every agent in the same instant.
@@ -66,14 +92,26 @@ const agent = new Agent({
       reconnectionDelayMax: 10_000,
       randomizationFactor: 0.5,
       transports: ['websocket'],
-    }),
+    })),
 });
-log.info({ controller, root }, 'agent starting');
+const renewal =
+  trust.kind === 'tls'
+    ? new CertRenewal({
+        controller,
+        stateDir,
+        log,
+        // The next (re)connection presents the new certificate; the old one stays valid until it expires.
+        onRenewed: (id) => socket && Object.assign(socket.io.opts, tlsClientOptions(id)),
+      })
+    : undefined;
+log.info({ controller, root, ...(trust.kind === 'tls' ? { stateDir } : { insecure: true }) }, 'agent starting');
 agent.start();
+renewal?.start();
 
 // The socket keeps the process alive; these make SIGTERM a clean exit.
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.on(sig, () => {
+    renewal?.stop();
     agent.stop();
     process.exit(0);
   });

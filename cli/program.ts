@@ -2,6 +2,7 @@ import { Argument, Command } from 'commander';
 import { ERRORS, EXIT } from '../common/errors.js';
 import type { EndpointFlags } from './client.js';
 import { defineLab } from './lab-program.js';
+import { defineAgentTrust, defineControllerTrust } from './trust-program.js';
 import { planOptions, tcpPort, type Done } from './options.js';
 import type { RunFlags } from './run-request.js';
 
@@ -11,7 +12,7 @@ const EXIT_CODES = `
 Exit codes: ${EXIT.ok} ok, ${EXIT.error} error, ${EXIT.hostFailed} a host failed, ${EXIT.hostUnreachable} a host unreachable,
   ${ERRORS.CTL_ERR_INVENTORY_PARSE.exit} bad inventory/role/playbook/arguments, ${ERRORS.CTL_ERR_USAGE.exit} bad options, ${EXIT.drift} drift found (ctl drift),
   ${EXIT.labNotRunning} no lab running (ctl lab status), ${ERRORS.CTL_ERR_INTERNAL.exit} internal error.
-Environment: LVSCTL_URL, LVSCTL_TOKEN (the controller), LVSCTL_INVENTORY (default -i).
+Environment: LVSCTL_URL, LVSCTL_TOKEN or LVSCTL_TOKEN_FILE, LVSCTL_CA (the controller), LVSCTL_INVENTORY (default -i).
 'ctl help COMMAND' or 'ctl COMMAND --help' shows a command's options.`;
 
 /**
@@ -22,16 +23,19 @@ Environment: LVSCTL_URL, LVSCTL_TOKEN (the controller), LVSCTL_INVENTORY (defaul
 export function buildProgram(done: Done): Command {
   const program = new Command('ctl')
     .description('lvsctl: declare an LVS cluster once, have it built, verified and kept right')
-    .option('--controller <url>', 'controller URL (default: $LVSCTL_URL, a running lab, http://127.0.0.1:7480)')
-    .option('--token <token>', 'API token (default: $LVSCTL_TOKEN, a running lab\'s, .data/controller/token)')
+    .option('--controller <url>', 'controller URL (default: $LVSCTL_URL, a running lab, https://127.0.0.1:7480 when .data/controller holds a CA, else http://)')
+    .option('--token-file <file>', 'file holding the API token (default: $LVSCTL_TOKEN, $LVSCTL_TOKEN_FILE, a running lab\'s); never on the command line')
+    .option('--ca <file>', 'CA certificate the controller\'s must chain to (default: $LVSCTL_CA, a running lab\'s, .data/controller/pki/ca.crt)')
     .configureHelp({ showGlobalOptions: true })
     .addHelpText('after', EXIT_CODES);
 
-  const controller = program.command('controller').description('the controller: HTTP API, agent hub, run history, schedules').usage('start [options]');
+  const controller = program.command('controller').description('the controller: HTTP API, agent hub, run history, schedules').usage('init|start|token [options]');
+  defineControllerTrust(controller, done);
   controller
     .command('start')
-    .description('serve the API and the agents until SIGINT/SIGTERM (--token sets the token it requires)')
-    .option('--data <dir>', 'store, token (default .data/controller)')
+    .description('serve the API and the agents over TLS (https/wss, one port) until SIGINT/SIGTERM')
+    .option('--data <dir>', 'store, CA and tokens, made by ctl controller init (default .data/controller)')
+    .option('--insecure-http', 'plain HTTP with one shared token (--token-file, $LVSCTL_TOKEN or DATA/token): a dev controller, never a real one')
     .option('--port <n>', 'TCP port (default 7480)', tcpPort)
     .option('--listen <addr>', 'address to listen on (default 127.0.0.1)')
     .option('--project <dir>', 'where roles/, inventories, playbooks and schedules.yml are (default: the current directory)')
@@ -70,7 +74,7 @@ export function buildProgram(done: Done): Command {
 
   const agents = program
     .command('agents')
-    .description('every agent: online state, heartbeat age, address, OS, kernel')
+    .description('every agent: online state, heartbeat age, address, OS, kernel, certificate expiry; pending and revoked ones')
     .option('--json', 'the API answer as JSON')
     .action(async (_o, cmd: Command) => done(await (await import('./agents-command.js')).agentsCommand(cmd.optsWithGlobals<JsonFlags>())));
   agents
@@ -78,6 +82,7 @@ export function buildProgram(done: Done): Command {
     .description('drop a gone agent\'s record and slot ledger (refused while it is connected)')
     .argument('<host>', 'agent name')
     .action(async (host: string, _o, cmd: Command) => done(await (await import('./agents-command.js')).agentsForget(host, cmd.optsWithGlobals<JsonFlags>())));
+  defineAgentTrust(agents, done);
 
   const runs = program
     .command('runs')

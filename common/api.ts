@@ -214,6 +214,10 @@ export const RunStreamEventSchema = z.discriminatedUnion('type', [
 ]);
 export type RunStreamEvent = z.infer<typeof RunStreamEventSchema>;
 
+// ---- The trust routes: enrollment, certificates, API tokens, login ----
+
+export * from './api-trust.js';
+
 // ---- Compile-time: the schemas above that mirror the agent protocol describe exactly its types ----
 
 type Exactly<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

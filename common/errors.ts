@@ -35,6 +35,9 @@ export const ERRORS = {
   CTL_ERR_CERT_NOT_FOUND: { exit: 1, status: 404, message: 'no certificate issued to that host' },
   CTL_ERR_TOKEN_NOT_FOUND: { exit: 1, status: 404, message: 'no token of that name' },
   CTL_ERR_API_RESPONSE: { exit: 1, status: 502, message: 'controller answer does not match the API schema' },
+  CTL_ERR_ROUTE_NOT_FOUND: { exit: 1, status: 404, message: 'no such API route' },
+  CTL_ERR_CONTROLLER_CERT: { exit: 1, status: 502, message: 'controller certificate cannot be verified' },
+  CTL_ERR_NO_TLS: { exit: 1, status: 409, message: 'controller runs without TLS (--insecure-http): no certificates' },
   CTL_ERR_INTERNAL: { exit: 250, status: 500, message: 'internal error' },
 } as const;
 

@@ -98,7 +98,9 @@ export interface RunEnd {
 }
 
 export interface AgentAuth {
-  token: string;
+  /** Only to an `--insecure-http` dev controller; over TLS the client certificate is the credential. */
+  token?: string;
+  /** A claim: over TLS the certificate's host is the agent's name, and a different claim is refused. */
   name: string;
   protocol: number;
 }

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { CtlError, isCtlError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/log.js';
-import { AgentHub, tokensEqual } from './hub.js';
+import { AgentHub } from './hub.js';
 import { RunManager } from './run-manager.js';
 import { Store, type StoreLog } from './store.js';
 import { agentRoutes } from './routes/agents.js';
@@ -14,10 +14,23 @@ import { HealthResponseSchema, ScheduleListSchema } from '../common/api.js';
 import type { PlanEnv } from './plan-run.js';
 import { DebugRequestLog } from './request-log.js';
 import path from 'node:path';
+import { certificateAuthenticator, tokenAuthenticator } from './agent-auth.js';
+import { devTokenAuth, routeOf, trustApiAuth, useApiAuth } from './api-auth.js';
+import { openTrust, type Trust } from './trust.js';
+import { tlsServerFactory } from './tls-server.js';
+import { enrollRoutes } from './routes/enroll.js';
+import { loginRoutes } from './routes/login.js';
+import { trustAdminRoutes } from './routes/trust-admin.js';
 
 export interface ControllerOptions {
   dataDir: string;
-  token: string;
+  /**
+   * The `--insecure-http` dev controller: plain HTTP, and this one shared token for the API
+   * and the agents. Left out (the default), the controller speaks TLS with the data folder's
+   * CA (`ctl controller init`), agents prove themselves with certificates and the API takes
+   * named tokens.
+   */
+  token?: string;
   /** Where roles/, inventories and playbooks are read from. */
   projectDir: string;
   /** pino (fastify's own logger); silent when left out. */
@@ -43,6 +56,8 @@ export interface Controller {
   store: Store;
   runs: RunManager;
   scheduler: Scheduler;
+  /** The CA, enrollment and API tokens; undefined on an `--insecure-http` controller. */
+  trust: Trust | undefined;
   close(): Promise<void>;
 }
 
@@ -50,6 +65,8 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
   // Schedules first: a bad schedules.yml refuses the start before anything is opened.
   const schedules = await loadSchedules(opts.schedulesFile ?? path.join(opts.projectDir, 'schedules.yml'), opts.projectDir);
   const log = opts.logger ?? silentLogger;
+  // Before the store: an uninitialised folder is refused without anything being written to it.
+  const trust = opts.token === undefined ? await openTrust(opts.dataDir) : undefined;
   const store = await Store.open(opts.dataDir, {
     keepRuns: opts.keepRuns,
     keepScheduled: opts.keepScheduled,
@@ -59,17 +76,16 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
   });
   // Widened to fastify's logger type: typed as pino's, every route helper would need its generics.
   const loggerInstance: FastifyBaseLogger = log;
-  const app = Fastify({ loggerInstance, logController: new DebugRequestLog() });
+  const trustLog = log.child({ component: 'trust' });
+  const app = Fastify({ loggerInstance, logController: new DebugRequestLog(), ...(trust ? { serverFactory: tlsServerFactory(trust.pki, trustLog) } : {}) });
   useZodSchemas(app);
-  const hub = new AgentHub(app.server, store, opts.token, undefined, log.child({ component: 'hub' }));
+  const hub = new AgentHub(app.server, store, trust ? certificateAuthenticator(trust.pki) : tokenAuthenticator(opts.token!), undefined, log.child({ component: 'hub' }));
   const runs = new RunManager(store, hub, opts.jobTimeoutMs, log.child({ component: 'runs' }));
 
-  app.addHook('onRequest', async (req) => {
-    if (req.url === '/api/health') return;
-    const header = req.headers.authorization ?? '';
-    const given = header.startsWith('Bearer ') ? header.slice(7) : ((req.query as { token?: string })?.token ?? '');
-    if (!tokensEqual(given, opts.token)) throw new CtlError('CTL_ERR_UNAUTHORIZED', 'missing or wrong token (Authorization: Bearer TOKEN)');
-  });
+  const apiAuth = trust ? trustApiAuth(trust, opts.dataDir) : devTokenAuth(opts.token!, opts.dataDir);
+  await useApiAuth(app, apiAuth, trustLog);
+  // Fastify's own 404 echoes the URL, query string and all: name the route without it.
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: new CtlError('CTL_ERR_ROUTE_NOT_FOUND', `no route ${routeOf(req)}`).toJSON() }));
 
   app.setErrorHandler((err, _req, reply) => {
     if (isCtlError(err)) return reply.code(err.status).send({ error: err.toJSON() });
@@ -94,6 +110,9 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
   agentRoutes(app, hub);
   runRoutes(app, { store, runs, planEnv });
   healthView(app, hub);
+  loginRoutes(app, apiAuth, trustLog);
+  trustAdminRoutes(app, { trust, auth: apiAuth, hub, log: trustLog });
+  if (trust) enrollRoutes(app, { trust, log: trustLog });
 
   return {
     app,
@@ -101,6 +120,7 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
     store,
     runs,
     scheduler,
+    trust,
     async close() {
       await scheduler.stop();
       await hub.close();

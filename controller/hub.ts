@@ -1,9 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
+import type { Server as HttpsServer } from 'node:https';
 import { Server, type Socket } from 'socket.io';
 import {
-  PROTOCOL_VERSION,
-  type AgentAuth,
   type ClientToServerEvents,
   type Health,
   type RunEnd,
@@ -14,6 +12,9 @@ import {
 import { silentLogger, type Logger } from '../common/log.js';
 import type { Store } from './store.js';
 import type { AgentView } from '../common/api.js';
+import { agentAuthMiddleware, type AgentAuthenticator } from './agent-auth.js';
+
+export { tokensEqual } from './agent-auth.js';
 
 type AgentSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
@@ -38,12 +39,6 @@ function peerOf(socket: AgentSocket): string {
   return socket.handshake.address.replace(/^::ffff:/, '');
 }
 
-export function tokensEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 /**
  * The socket.io side of the controller: authenticates agents, keeps one live connection per
  * host, holds heartbeats in memory (they never write the store) and routes run events.
@@ -54,40 +49,30 @@ export class AgentHub {
   private readonly lastHeartbeat = new Map<string, number>();
 
   constructor(
-    server: HttpServer,
+    server: HttpServer | HttpsServer,
     private readonly store: Store,
-    token: string,
+    authenticate: AgentAuthenticator,
     private readonly clock: () => number = Date.now,
     private readonly log: Logger = silentLogger,
   ) {
     // A generous ping timeout: an agent busy on an emulated or loaded host answers late, and a
     // dead agent's socket closes at once anyway.
     this.io = new Server(server, { serveClient: false, pingInterval: 15_000, pingTimeout: 30_000 });
-    this.io.use((socket, next) => {
-      const auth = socket.handshake.auth as Partial<AgentAuth>;
-      const refuse = (reason: string): void => {
-        // The name as given, cut short: it is untrusted input and may be anything.
-        const name = typeof auth.name === 'string' ? auth.name.slice(0, 64) : undefined;
-        this.log.warn({ peer: peerOf(socket), ...(name !== undefined ? { agent: name } : {}), reason }, 'agent refused');
-        next(new Error(reason));
-      };
-      if (typeof auth.token !== 'string' || !tokensEqual(auth.token, token)) return refuse('unauthorized: bad token');
-      if (typeof auth.name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(auth.name)) return refuse('bad agent name');
-      if (auth.protocol !== PROTOCOL_VERSION) return refuse(`protocol ${auth.protocol} not supported (want ${PROTOCOL_VERSION})`);
-      next();
-    });
+    // Who the agent is (its certificate, or the dev token) is decided here, before any event.
+    this.io.use(agentAuthMiddleware(authenticate, log));
     this.io.on('connection', (socket) => this.accept(socket));
   }
 
   private accept(socket: AgentSocket): void {
-    const name = (socket.handshake.auth as AgentAuth).name;
+    const name = (socket.data as { host: string }).host;
     const old = this.conns.get(name);
     if (old) old.socket.disconnect(true);
     const conn: Conn = { socket, connectedAt: this.clock(), heartbeatAt: this.clock(), jobs: new Map() };
     this.conns.set(name, conn);
     this.lastHeartbeat.set(name, conn.heartbeatAt);
     const address = peerOf(socket);
-    this.log.info({ agent: name, peer: address, ...(old ? { replaced: true } : {}) }, 'agent connected');
+    const serial = (socket.data as { serial?: string }).serial;
+    this.log.info({ agent: name, peer: address, ...(serial ? { serial } : {}), ...(old ? { replaced: true } : {}) }, 'agent connected');
     this.store.upsertAgent(name, { lastSeen: new Date().toISOString(), address });
 
     socket.on('facts', (facts) => {
@@ -111,6 +96,15 @@ export class AgentHub {
       for (const h of conn.jobs.values()) h.onLost(`agent disconnected: ${reason}`);
       conn.jobs.clear();
     });
+  }
+
+  /** Cuts a host off at once (revoked): its jobs are lost, as when the agent goes away. */
+  disconnectHost(name: string, reason: string): boolean {
+    const conn = this.conns.get(name);
+    if (!conn) return false;
+    this.log.warn({ agent: name, peer: peerOf(conn.socket), reason }, 'agent cut off');
+    conn.socket.disconnect(true);
+    return true;
   }
 
   isOnline(name: string): boolean {

@@ -1,12 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import { age } from '../../common/age.js';
 import type { AgentHub } from '../hub.js';
+import { loginPage, LOGOUT_BUTTON } from './login-page.js';
 
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** The agents' health as a plain server-rendered page that refreshes itself. */
+/**
+ * The agents' health as a plain server-rendered page that refreshes itself. Behind a login
+ * (session cookie from /login); a browser without one gets the form.
+ */
 export function healthView(app: FastifyInstance, hub: AgentHub): void {
-  app.get('/', async (_req, reply) => {
+  app.get('/', async (req, reply) => {
+    if (!req.apiSubject) return loginPage(reply);
     const rows = hub
       .agents()
       .map((a) => {
@@ -18,7 +23,7 @@ export function healthView(app: FastifyInstance, hub: AgentHub): void {
     reply.type('text/html; charset=utf-8');
     return `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>lvsctl agents</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}.up td:nth-child(2){color:#070}.down td:nth-child(2){color:#b00}</style></head>
-<body><h1>Agents</h1><table><thead><tr><th>host</th><th>state</th><th>last heartbeat</th><th>address</th><th>OS</th><th>kernel</th><th>load</th><th>free memory</th></tr></thead>
+<body>${LOGOUT_BUTTON}<h1>Agents</h1><table><thead><tr><th>host</th><th>state</th><th>last heartbeat</th><th>address</th><th>OS</th><th>kernel</th><th>load</th><th>free memory</th></tr></thead>
 <tbody>
 ${rows || '<tr><td colspan="8">no agent has connected yet</td></tr>'}
 </tbody></table></body></html>`;

@@ -64,8 +64,17 @@ test('lint refuses a broken cluster and names host and variable', async (t) => {
   );
 });
 
-test('the health view is a page listing agents', async (t) => {
-  const res = await ctl.app.inject({ url: '/?token=t0ken' });
+test('the health view is a page listing agents, behind a login: a token in its URL logs nobody in', async (t) => {
+  const anon = await ctl.app.inject({ url: '/?token=t0ken' });
+  t.is(anon.statusCode, 200);
+  t.regex(anon.body, /<form id="login" method="post" action="\/login">/);
+  t.notRegex(anon.body, /<h1>Agents<\/h1>/);
+
+  const login = await ctl.app.inject({ method: 'POST', url: '/login', payload: { token: 't0ken' } });
+  t.is(login.statusCode, 200, login.body);
+  const cookie = login.cookies.find((c) => c.name === 'lvsctl_session')!;
+  t.like(cookie, { httpOnly: true, sameSite: 'Strict', path: '/' });
+  const res = await ctl.app.inject({ url: '/', cookies: { lvsctl_session: cookie.value } });
   t.is(res.statusCode, 200);
   t.regex(res.headers['content-type'] as string, /text\/html/);
   t.regex(res.body, /<h1>Agents<\/h1>/);

@@ -12,6 +12,9 @@ import { CTL } from '../helpers/procs.js';
 const lab = mkdtempSync(path.join(os.tmpdir(), 'lvst-ctl-lab-'));
 const cwd = mkdtempSync(path.join(os.tmpdir(), 'lvst-ctl-cwd-'));
 const USAGE = ERRORS.CTL_ERR_USAGE.exit;
+// Tokens reach ctl through a file or the environment, never its command line.
+const tokenFile = path.join(lab, 'api-token');
+writeFileSync(tokenFile, 'tok\n', { mode: 0o600 });
 
 function ctl(args: string[]) {
   // An empty lab folder: no lab on this machine lends ctl its endpoint or answers `lab status`.
@@ -47,7 +50,7 @@ test('`ctl run --help`, `ctl help run` and `ctl run role --help` print the optio
   const help = await ctl(['run', '--help']);
   t.is(help.code, EXIT.ok, help.stderr);
   t.regex(help.stdout, /^Usage: ctl run role ROLE --hosts PATTERN/);
-  for (const opt of [/-C, --check/, /-D, --diff/, /--hosts <pattern>/, /-l, --limit <pattern>/, /-i, --inventory <file>/, /-e, --extra-vars <vars>/, /--controller <url>/, /--token <token>/]) t.regex(help.stdout, opt);
+  for (const opt of [/-C, --check/, /-D, --diff/, /--hosts <pattern>/, /-l, --limit <pattern>/, /-i, --inventory <file>/, /-e, --extra-vars <vars>/, /--controller <url>/, /--token-file <file>/, /--ca <file>/]) t.regex(help.stdout, opt);
   t.is(help.stderr, '');
   for (const args of [['help', 'run'], ['run', 'role', '--help'], ['run', '-h']]) {
     const again = await ctl(args);
@@ -114,7 +117,7 @@ test('`ctl lab status` without a lab says so with its own exit code', async (t) 
 test('run flags become the API request (repeatable -i and -e, -C -D combined, --limit), and the exit code follows the recap', async (t) => {
   // A file found here is sent by content; a path that is not is left for the controller's project.
   writeFileSync(path.join(cwd, 'a.yml'), 'all:\n  hosts: {server3: {}}\n');
-  const r = await ctl(['run', 'role', 'web', '-l', 'server[3:4]', '-i', 'a.yml', '--inventory', '/etc/b.ini', '-e', 'x=1 y=two', '-e', '{"w": 3}', '-CD', '--controller', api.url, '--token', 'tok']);
+  const r = await ctl(['run', 'role', 'web', '-l', 'server[3:4]', '-i', 'a.yml', '--inventory', '/etc/b.ini', '-e', 'x=1 y=two', '-e', '{"w": 3}', '-CD', '--controller', api.url, '--token-file', tokenFile]);
   t.is(r.code, EXIT.hostFailed, r.stderr);
   const post = api.received.find((x: Received) => x.method === 'POST' && x.url === '/api/runs');
   t.deepEqual(post?.body, {
@@ -135,7 +138,7 @@ test('run flags become the API request (repeatable -i and -e, -C -D combined, --
 });
 
 test('a controller answer that does not match the API schema: exit 1, one line naming the field', async (t) => {
-  const r = await ctl(['agents', '--controller', api.url, '--token', 'tok']);
+  const r = await ctl(['agents', '--controller', api.url, '--token-file', tokenFile]);
   t.is(r.code, ERRORS.CTL_ERR_API_RESPONSE.exit);
   t.regex(r.stderr, /^ERROR! response\[0\]\.online: expected boolean, received string \(GET \/api\/agents: .*\)\n$/);
   t.notRegex(r.stderr, stackLine);
