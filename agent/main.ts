@@ -7,8 +7,9 @@ import { exec } from '../common/exec.js';
 import { createLogger, parseLogLevel } from '../common/log.js';
 import { PROTOCOL_VERSION, type ClientToServerEvents, type ServerToClientEvents } from '../common/protocol.js';
 import { Agent } from './agent.js';
+import { ensureStateDir, resolveStateDir } from './state-dir.js';
 
-const USAGE = 'usage: agent --controller URL --token TOKEN --name NAME [--root DIR] [--heartbeat SECONDS] [--log-level LEVEL]';
+const USAGE = 'usage: agent --controller URL --token TOKEN --name NAME [--root DIR] [--state DIR] [--heartbeat SECONDS] [--log-level LEVEL]';
 
 function fail(msg: string): never {
   process.stderr.write(`agent: ${msg}\n${USAGE}\n`);
@@ -23,6 +24,7 @@ const { values } = (() => {
         token: { type: 'string', default: process.env.LVSCTL_TOKEN },
         name: { type: 'string' },
         root: { type: 'string', default: '/' },
+        state: { type: 'string' },
         heartbeat: { type: 'string', default: '5' },
         'log-level': { type: 'string', default: 'info' },
       },
@@ -44,6 +46,12 @@ const level = (() => {
   }
 })();
 const root = path.resolve(values.root!);
+const stateDir = resolveStateDir(values.state, root);
+try {
+  ensureStateDir(stateDir);
+} catch (e) {
+  fail(`--state: cannot use ${stateDir}: ${(e as Error).message}`);
+}
 const heartbeatMs = Math.max(1, Number(values.heartbeat)) * 1000;
 const controller = values.controller!;
 const token = values.token!;
@@ -56,6 +64,7 @@ const agent = new Agent({
   exec,
   log,
   heartbeatMs,
+  stateDir,
   connect: (): Socket<ServerToClientEvents, ClientToServerEvents> =>
     io(controller, {
       auth: { token, name, protocol: PROTOCOL_VERSION },
@@ -68,13 +77,13 @@ const agent = new Agent({
       transports: ['websocket'],
     }),
 });
-log.info({ controller, root }, 'agent starting');
+log.info({ controller, root, stateDir }, 'agent starting');
 agent.start();
 
 // The socket keeps the process alive; these make SIGTERM a clean exit.
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.on(sig, () => {
-    agent.stop();
-    process.exit(0);
+    // The job journal's last lines are written before the process goes.
+    void agent.stop().finally(() => process.exit(0));
   });
 }

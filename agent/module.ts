@@ -13,6 +13,12 @@ export interface ModuleContext {
   facts: HostFacts;
   /** The run's kernel and host tables (agent/kstate), read once each until an apply touches them. */
   kernel: KernelState;
+  /**
+   * Aborted when the task must stop: its time limit passed or its job was cancelled. The runner
+   * binds every `exec` of the task to it (the command's process group is killed); a module
+   * with a long wait of its own should watch it too.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -60,6 +66,11 @@ export interface TaskModule<A, S, C> {
   owns?(args: A): Owned | undefined;
   /** Kernel objects a changed task of this kind creates (`link:tunl0`); see KernelState.promise. */
   creates?(args: A): string[];
+  /**
+   * How long one task of this module may take, read to apply, unless the task or the run sets
+   * its own limit; DEFAULT_TASK_TIMEOUT_MS when left out (agent/task-limits.ts `moduleTimeoutMs`).
+   */
+  timeoutMs?: number;
 }
 
 export interface Owned {

@@ -35,6 +35,11 @@ export const ERRORS = {
   CTL_ERR_CERT_NOT_FOUND: { exit: 1, status: 404, message: 'no certificate issued to that host' },
   CTL_ERR_TOKEN_NOT_FOUND: { exit: 1, status: 404, message: 'no token of that name' },
   CTL_ERR_API_RESPONSE: { exit: 1, status: 502, message: 'controller answer does not match the API schema' },
+  CTL_ERR_CONTROLLER_LOST: { exit: 8, status: 503, message: 'the controller went away while the run was going' },
+  CTL_ERR_HOSTS_BUSY: { exit: 9, status: 409, message: 'a host is busy with another run (--no-wait)' },
+  CTL_ERR_WAIT_TIMEOUT: { exit: 9, status: 409, message: 'a host stayed busy with another run past --wait-timeout' },
+  CTL_ERR_RUN_CANCELLED: { exit: 10, status: 409, message: 'the run was cancelled' },
+  CTL_ERR_RUN_ENDED: { exit: 1, status: 409, message: 'the run has ended already' },
   CTL_ERR_INTERNAL: { exit: 250, status: 500, message: 'internal error' },
 } as const;
 

@@ -3,6 +3,7 @@ import { CtlError, isCtlError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/log.js';
 import { AgentHub, tokensEqual } from './hub.js';
 import { RunManager } from './run-manager.js';
+import { RunRecovery } from './run-recovery.js';
 import { Store, type StoreLog } from './store.js';
 import { agentRoutes } from './routes/agents.js';
 import { runRoutes } from './routes/runs.js';
@@ -43,6 +44,7 @@ export interface Controller {
   store: Store;
   runs: RunManager;
   scheduler: Scheduler;
+  recovery: RunRecovery;
   close(): Promise<void>;
 }
 
@@ -63,6 +65,9 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
   useZodSchemas(app);
   const hub = new AgentHub(app.server, store, opts.token, undefined, log.child({ component: 'hub' }));
   const runs = new RunManager(store, hub, opts.jobTimeoutMs, log.child({ component: 'runs' }));
+  // Runs a stopped controller left `running` are marked interrupted before anything else runs.
+  const recovery = new RunRecovery(store, hub, { log: log.child({ component: 'recovery' }) });
+  await recovery.start();
 
   app.addHook('onRequest', async (req) => {
     if (req.url === '/api/health') return;
@@ -101,7 +106,9 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
     store,
     runs,
     scheduler,
+    recovery,
     async close() {
+      recovery.close();
       await scheduler.stop();
       await hub.close();
       await app.close();

@@ -54,6 +54,8 @@ export default defineModule<Args, Observed, Change>({
     return args.state === 'absent' ? undefined : { id: `file:${args.path}`, retire: { path: args.path, state: 'absent' } };
   },
   touches: [],
+  // Local files and one or two short commands: a task this slow is stuck, not busy.
+  timeoutMs: 60_000,
   async apply(args, changes, ctx) {
     const p = hostPath(ctx, args.path);
     for (const c of changes) {

@@ -65,6 +65,7 @@ export default defineModule<Args, Observed, Change>({
     return args.state === 'absent' ? undefined : { id: `keyvalue:${args.path}:${args.key}`, retire: { path: args.path, key: args.key, state: 'absent' } };
   },
   touches: [],
+  timeoutMs: 60_000,
   async apply(args, changes, ctx) {
     for (const c of changes) await writeAtomic(hostPath(ctx, args.path), c.text);
   },

@@ -134,4 +134,5 @@ export default defineModule<Args, TunnelState, Change>({
     }
   },
   touches: (args) => (args.name === FALLBACK && args.state === 'present' ? [...TOUCHES, 'modules'] : TOUCHES),
+  timeoutMs: 60_000,
 });

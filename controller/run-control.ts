@@ -1,0 +1,48 @@
+import type { RenderedTask } from '../common/protocol.js';
+import type { HostLock } from './host-locks.js';
+import type { RecordedResult } from './run-record.js';
+
+export type Acquired = 'held' | 'timeout' | 'cancelled';
+
+/**
+ * One live run's controls: whether it was cancelled (and how), and which of its jobs are out on
+ * agents now, so a cancel reaches each of them.
+ */
+export class RunControl {
+  cancelled: { reason: string; now: boolean } | undefined;
+  /** job id -> host, for the jobs sent and not ended yet. */
+  readonly jobs = new Map<string, string>();
+  private onCancel: (() => void) | undefined;
+
+  cancel(reason: string, now: boolean): void {
+    this.cancelled = { reason: this.cancelled?.reason ?? reason, now: now || !!this.cancelled?.now };
+    this.onCancel?.();
+  }
+
+  /** Waits for every lock, at most `timeoutMs`, and no longer than until a cancel. */
+  acquire(locks: HostLock[], timeoutMs?: number): Promise<Acquired> {
+    if (this.cancelled) return Promise.resolve('cancelled');
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const settle = (how: Acquired) => {
+        clearTimeout(timer);
+        this.onCancel = undefined;
+        resolve(how);
+      };
+      this.onCancel = () => settle('cancelled');
+      if (timeoutMs !== undefined) timer = setTimeout(() => settle('timeout'), timeoutMs);
+      void Promise.all(locks.map((l) => l.ready)).then(() => settle('held'));
+    });
+  }
+}
+
+/**
+ * The tasks a stopped run never sent, as `skipped` results with the reason: a cancelled or
+ * never-started run accounts for every task it planned.
+ */
+export function unsentResults(tasks: RenderedTask[], offset: number, have: readonly { index: number }[], msg: string): RecordedResult[] {
+  const seen = new Set(have.map((r) => r.index));
+  return tasks.flatMap((t, i) =>
+    seen.has(offset + i) ? [] : [{ index: offset + i, name: t.name, module: t.module, ...(t.role ? { role: t.role } : {}), status: 'skipped' as const, msg, ms: 0 }],
+  );
+}
