@@ -46,3 +46,8 @@ export function unsentResults(tasks: RenderedTask[], offset: number, have: reado
     seen.has(offset + i) ? [] : [{ index: offset + i, name: t.name, module: t.module, ...(t.role ? { role: t.role } : {}), status: 'skipped' as const, msg, ms: 0 }],
   );
 }
+
+/** Seconds as people write them: `2`, `0.3`, `3600`. */
+export function secondsText(ms: number): string {
+  return String(Math.round(ms / 100) / 10);
+}

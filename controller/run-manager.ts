@@ -6,7 +6,7 @@ import type { FactsOverride, RenderedTask, TaskResult } from '../common/protocol
 import { HostLocks } from './host-locks.js';
 import type { AgentHub } from './hub.js';
 import { jobId } from './job-id.js';
-import { RunControl, unsentResults, type Acquired } from './run-control.js';
+import { RunControl, secondsText, unsentResults, type Acquired } from './run-control.js';
 import { recap, type Recap, type RunOrigin, type RunStopped } from './run-record.js';
 import type { HostRun, LedgerEntry, RunRecord, Store } from './store.js';
 
@@ -250,7 +250,7 @@ export class RunManager {
         setStatus('running');
         timer = setTimeout(() => {
           this.hub.abandon(host, id);
-          const why = `no answer within ${Math.round(timeoutMs / 1000)} s`;
+          const why = `no answer within ${secondsText(timeoutMs)} s`;
           this.hub.cancel(host, id, `given up by the controller (${why})`, true, timeoutMs);
           this.log.warn({ run: run.id, job: id, host, timeoutMs }, 'host gave no answer in time');
           setStatus('unreachable', why);
@@ -274,7 +274,7 @@ function refuseBusy(busy: { host: string; run: string }[]): void {
 function stoppedBy(got: Acquired, control: RunControl, waits: { host: string; run: string }[], waitMs?: number): RunStopped | undefined {
   if (got === 'timeout') {
     const on = waits.map((w) => `run ${w.run} on ${w.host}`).join(', ');
-    return { code: 'CTL_ERR_WAIT_TIMEOUT', message: `still waiting for ${on} after ${Math.round((waitMs ?? 0) / 100) / 10} s (--wait-timeout)` };
+    return { code: 'CTL_ERR_WAIT_TIMEOUT', message: `still waiting for ${on} after ${secondsText(waitMs ?? 0)} s (--wait-timeout)` };
   }
   if (control.cancelled) return { code: 'CTL_ERR_RUN_CANCELLED', message: control.cancelled.reason };
   return undefined;
