@@ -48,21 +48,38 @@ export class NsCluster {
     });
   }
 
+  /** Starts the controller (again, after a kill: same data folder) as process `name`; resolves once it answers. */
+  async startController(name = 'controller'): Promise<void> {
+    this.procs.start(name, 'ip', ['netns', 'exec', this.net.ns('hub'), process.execPath, CTL, 'controller', 'start', '--listen', '0.0.0.0', '--port', '7480', '--data', path.join(this.tmp, 'data'), '--token', this.token, '--project', this.opts.project]);
+    await waitFor('controller', async () => ((await this.ctl(['agents'])).code === 0 ? true : undefined), 30_000);
+  }
+
   async start(seed: (root: string, host: string) => Promise<void> = async () => {}): Promise<void> {
     const segment = Object.fromEntries(Object.entries(this.opts.hosts).map(([h, a]) => [this.short(h), `${a}/24`]));
     await this.net.segment('hub', '172.25.7.1/24', segment);
-    this.procs.start('controller', 'ip', ['netns', 'exec', this.net.ns('hub'), process.execPath, CTL, 'controller', 'start', '--listen', '0.0.0.0', '--port', '7480', '--data', path.join(this.tmp, 'data'), '--token', this.token, '--project', this.opts.project]);
-    await waitFor('controller', async () => ((await this.ctl(['agents'])).code === 0 ? true : undefined), 30_000);
+    await this.startController();
     for (const host of Object.keys(this.opts.hosts)) {
       await fs.mkdir(this.root(host), { recursive: true });
       await seed(this.root(host), host);
       this.procs.start(host, 'ip', ['netns', 'exec', this.net.ns(this.short(host)), process.execPath, AGENT, '--controller', 'http://172.25.7.1:7480', '--token', this.token, '--name', host, '--root', this.root(host), '--heartbeat', '1'], this.opts.agentEnv);
     }
+    await this.agentsOnline();
+  }
+
+  /** Every agent connected, with facts. */
+  async agentsOnline(timeoutMs = 60_000): Promise<void> {
     const want = Object.keys(this.opts.hosts).length;
     await waitFor('agents online with facts', async () => {
       const agents = JSON.parse((await this.ctl(['agents', '--json'])).stdout) as { online: boolean; facts?: unknown }[];
       return agents.filter((a) => a.online && a.facts).length === want ? true : undefined;
-    });
+    }, timeoutMs);
+  }
+
+  /** `ctl ARGS` started in the hub namespace and left running (a run to watch, to kill around). */
+  ctlProcess(name: string, args: string[]): { exit: Promise<number>; out: () => string } {
+    const child = this.procs.start(name, 'ip', ['netns', 'exec', this.net.ns('hub'), process.execPath, CTL, ...args, '--controller', 'http://127.0.0.1:7480', '--token', this.token], { NO_COLOR: '1' });
+    const exit = new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
+    return { exit, out: () => this.procs.log(name) };
   }
 
   async stop(): Promise<void> {
