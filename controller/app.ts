@@ -110,6 +110,8 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
     async close() {
       recovery.close();
       await scheduler.stop();
+      // Runs going now are recovered at the next start, as after a crash: not ended as unreachable.
+      runs.detach();
       await hub.close();
       await app.close();
       await store.close();

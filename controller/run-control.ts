@@ -13,24 +13,30 @@ export class RunControl {
   /** job id -> host, for the jobs sent and not ended yet. */
   readonly jobs = new Map<string, string>();
   private onCancel: (() => void) | undefined;
+  private waitTimer: NodeJS.Timeout | undefined;
 
   cancel(reason: string, now: boolean): void {
     this.cancelled = { reason: this.cancelled?.reason ?? reason, now: now || !!this.cancelled?.now };
     this.onCancel?.();
   }
 
+  /** The controller stops: a wait in progress never ends (nothing more is recorded). */
+  detach(): void {
+    clearTimeout(this.waitTimer);
+    this.onCancel = undefined;
+  }
+
   /** Waits for every lock, at most `timeoutMs`, and no longer than until a cancel. */
   acquire(locks: HostLock[], timeoutMs?: number): Promise<Acquired> {
     if (this.cancelled) return Promise.resolve('cancelled');
     return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
       const settle = (how: Acquired) => {
-        clearTimeout(timer);
+        clearTimeout(this.waitTimer);
         this.onCancel = undefined;
         resolve(how);
       };
       this.onCancel = () => settle('cancelled');
-      if (timeoutMs !== undefined) timer = setTimeout(() => settle('timeout'), timeoutMs);
+      if (timeoutMs !== undefined) this.waitTimer = setTimeout(() => settle('timeout'), timeoutMs);
       void Promise.all(locks.map((l) => l.ready)).then(() => settle('held'));
     });
   }

@@ -59,6 +59,9 @@ export class RunManager {
   private readonly emitters = new Map<string, EventEmitter>();
   private readonly controls = new Map<string, RunControl>();
   private readonly waits = new Map<string, { host: string; run: string }[]>();
+  private readonly jobTimers = new Set<NodeJS.Timeout>();
+  /** Set when the controller stops: runs going are left `running` for the next start to recover. */
+  private detached = false;
 
   /**
    * @param jobTimeoutMs how long a host may take for one play's task list before it is given up
@@ -106,10 +109,11 @@ export class RunManager {
       let got: Acquired | undefined;
       try {
         got = await control.acquire(locks, spec.waitTimeoutMs);
+        if (this.detached) return;
         this.waits.delete(run.id);
         const offset: Record<string, number> = {};
         for (const play of got === 'held' ? spec.plays : []) {
-          if (control.cancelled) break;
+          if (control.cancelled || this.detached) break;
           await Promise.all(
             Object.entries(play.hosts).map(([host, tasks]) => {
               const h = run.hosts[host];
@@ -120,6 +124,7 @@ export class RunManager {
             }),
           );
         }
+        if (this.detached) return;
         run.stopped = stoppedBy(got, control, waits, spec.waitTimeoutMs);
         if (run.stopped) this.skipUnsent(run, spec, run.stopped, em);
         for (const [host, h] of Object.entries(run.hosts)) if (h.status !== 'unreachable' && (!run.stopped || h.status === 'running')) this.store.updateHost(run, host, { status: 'done' });
@@ -128,6 +133,8 @@ export class RunManager {
         // A bug here must end this run, not the controller and every other run with it.
         this.log.error({ run: run.id, err: e }, 'run aborted');
       } finally {
+        // eslint-disable-next-line no-unsafe-finally -- a stopping controller records nothing more
+        if (this.detached) return;
         for (const l of locks) l.release();
         this.controls.delete(run.id);
         this.waits.delete(run.id);
@@ -171,6 +178,18 @@ export class RunManager {
   /** Live events of a run still going; undefined once it has ended. */
   events(id: string): EventEmitter | undefined {
     return this.emitters.get(id);
+  }
+
+  /**
+   * The controller stops: runs going are left as they are (`running` in the store, their
+   * journals flushed by the store's close), so the next start marks them interrupted and
+   * completes them from the agents' journals, as after a crash. Nothing is recorded after this.
+   */
+  detach(): void {
+    this.detached = true;
+    for (const t of this.jobTimers) clearTimeout(t);
+    this.jobTimers.clear();
+    for (const c of this.controls.values()) c.detach();
   }
 
   /** The hosts a live run still waits for, and the run ahead of it on each. */
@@ -220,6 +239,7 @@ export class RunManager {
       let timer: NodeJS.Timeout | undefined;
       const done = () => {
         clearTimeout(timer);
+        if (timer) this.jobTimers.delete(timer);
         control.jobs.delete(id);
         resolve();
       };
@@ -228,15 +248,18 @@ export class RunManager {
         job,
         {
           onResult: (r) => {
+            if (this.detached) return;
             const result = { ...r, index: r.index + base };
             this.store.addResult(run, host, result);
             em.emit('event', { type: 'result', host, result } satisfies RunEvent);
           },
           onEnd: (end) => {
+            if (this.detached) return;
             this.store.updateHost(run, host, { ms: (h.ms ?? 0) + end.ms, ...(end.error ? { error: end.error } : {}) });
             done();
           },
           onLost: (reason) => {
+            if (this.detached) return;
             this.log.warn({ run: run.id, job: id, host, reason }, 'host lost during a run');
             // Given up: when the agent comes back, whatever of the job is left must not run.
             this.hub.cancel(host, id, `given up by the controller (${reason})`, true, timeoutMs);
@@ -256,6 +279,7 @@ export class RunManager {
           setStatus('unreachable', why);
           done();
         }, timeoutMs);
+        this.jobTimers.add(timer);
       } else {
         setStatus('unreachable', 'no agent connected');
         done();

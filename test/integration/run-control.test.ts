@@ -28,10 +28,12 @@ async function controller(t: import('ava').ExecutionContext, dataDir: string, jo
   await ctl.app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(ctl.app.server.address() as { port: number }).port}`;
   const sockets: Socket[] = [];
-  t.teardown(async () => {
+  let closing: Promise<void> | undefined;
+  const close = () => {
     for (const s of sockets) s.close();
-    await ctl.close();
-  });
+    return (closing ??= ctl.close());
+  };
+  t.teardown(close);
   const agent = async (name: string, journal?: (run: string) => JobRecord[]): Promise<FakeAgent> => {
     const s: Socket = io(url, { auth: { token: 'tok', name, protocol: PROTOCOL_VERSION }, transports: ['websocket'], reconnection: false });
     sockets.push(s);
@@ -46,7 +48,7 @@ async function controller(t: import('ava').ExecutionContext, dataDir: string, jo
   };
   const start = (extra: Record<string, unknown> = {}) =>
     ctl.app.inject({ method: 'POST', url: '/api/runs', headers: auth, payload: { kind: 'role', role: 'lvs-realserver-dr', hosts: 'server3', inventory: 'inventory/dr.yml', ...extra } });
-  return { ctl, agent, start };
+  return { ctl, agent, start, close };
 }
 
 const results = (job: RunJob, status: TaskResult['status'] = 'changed'): TaskResult[] => job.tasks.map((task, index) => ({ index, name: task.name, module: task.module, status, ms: 1 }));
@@ -191,4 +193,28 @@ test('a run left running by a stopped controller is interrupted, then completed 
   await second.ctl.store.flush();
   const index = (await second.ctl.app.inject({ url: '/api/runs', headers: auth })).json() as { id: string; status: string; totals: { changed: number } }[];
   t.like(index.find((r) => r.id === run.id), { status: 'interrupted', totals: { changed: all.length } });
+});
+
+test('a controller stopped on purpose leaves its runs going to be completed at its next start, as after a crash', async (t) => {
+  const data = path.join(root, 'stop');
+  const first = await controller(t, data);
+  const a = await first.agent('server3');
+  const run = (await first.start()).json() as { id: string };
+  await waitFor('job sent', async () => (a.jobs.length ? true : undefined), 5000, 20);
+  const job = a.jobs[0]!;
+  const all = results(job);
+  a.s.emit('task:result', job.runId, all[0]);
+  await waitFor('first result recorded', async () => ((await first.ctl.store.run(run.id))?.hosts.server3?.results.length ? true : undefined), 5000, 20);
+  await first.close();
+
+  const second = await controller(t, data);
+  const interrupted = await second.ctl.store.run(run.id);
+  t.is(interrupted?.status, 'interrupted', 'not ended as unreachable by the stop');
+  t.is(interrupted?.hosts.server3?.status, 'running');
+  await second.agent('server3', () => [{ job: job.runId, run: run.id, receivedAt: new Date().toISOString(), state: 'ended', tasks: all.length, results: all, ms: 7 }]);
+  const completed = await waitFor('run completed', async () => {
+    const r = await second.ctl.store.run(run.id);
+    return r?.hosts.server3?.status === 'done' ? r : undefined;
+  }, 10_000, 20);
+  t.is(completed.hosts.server3!.results.length, all.length);
 });
