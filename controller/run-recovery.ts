@@ -118,8 +118,11 @@ export class RunRecovery {
     const added = this.record(run, host, jobs);
     const going = jobs.some((j) => j.state === 'queued' || j.state === 'running');
     if (!going) this.finish(run, host, jobs);
-    this.store.endRun(run, 'interrupted');
-    this.log.info({ run: runId, host, recovered: added, ...(going ? { stillRunning: true } : {}) }, 'run completed from the agent\'s journal');
+    // While the agent works on with nothing new, the run stays taken up: no end line per poll.
+    if (added || !going) {
+      this.store.endRun(run, 'interrupted');
+      this.log.info({ run: runId, host, recovered: added, ...(going ? { stillRunning: true } : {}) }, 'run completed from the agent\'s journal');
+    }
     if (!going) return this.done(host, runId);
     const t = setTimeout(() => {
       this.polls.delete(t);

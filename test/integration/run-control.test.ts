@@ -173,17 +173,21 @@ test('a run left running by a stopped controller is interrupted, then completed 
   t.is(interrupted?.hosts.server3?.results.length, 1);
   t.deepEqual(second.ctl.recovery.pending(), { server3: [run.id] });
 
-  // The agent went on meanwhile and finished; it answers from its journal when it connects.
+  // The agent went on meanwhile: still at it when first asked (two results), done when asked again.
   const asked: string[] = [];
   await second.agent('server3', (r) => {
     asked.push(r);
-    return r === run.id ? [{ job: job.runId, run: run.id, receivedAt: new Date().toISOString(), state: 'ended', tasks: all.length, results: all, ms: 42 }] : [];
+    if (r !== run.id) return [];
+    const first = asked.length === 1;
+    return [{ job: job.runId, run: run.id, receivedAt: new Date().toISOString(), state: first ? 'running' : 'ended', tasks: all.length, results: first ? all.slice(0, 2) : all, ...(first ? {} : { ms: 42 }) }];
   });
+  await waitFor('the results so far recorded', async () => ((await second.ctl.store.run(run.id))?.hosts.server3?.results.length === 2 ? true : undefined), 10_000, 20);
+  t.is((await second.ctl.store.run(run.id))?.hosts.server3?.status, 'running', 'not done while the agent is still at it');
   const completed = await waitFor('run completed', async () => {
     const r = await second.ctl.store.run(run.id);
     return r?.hosts.server3?.status === 'done' ? r : undefined;
   }, 10_000, 20);
-  t.deepEqual(asked, [run.id]);
+  t.deepEqual(asked, [run.id, run.id], 'asked again while it was running');
   t.is(completed.status, 'interrupted');
   const got = completed.hosts.server3!.results;
   t.deepEqual(got.map((r) => [r.index, r.status, !!r.recovered]), all.map((r, i) => [r.index, 'changed', i > 0]), 'what the agent did, each result once, the new ones marked recovered');
