@@ -1,6 +1,7 @@
+import { CtlError } from '../common/errors.js';
 import type { RenderedTask } from '../common/protocol.js';
 import type { HostLock } from './host-locks.js';
-import type { RecordedResult } from './run-record.js';
+import type { RecordedResult, RunStopped } from './run-record.js';
 
 export type Acquired = 'held' | 'timeout' | 'cancelled';
 
@@ -56,4 +57,20 @@ export function unsentResults(tasks: RenderedTask[], offset: number, have: reado
 /** Seconds as people write them: `2`, `0.3`, `3600`. */
 export function secondsText(ms: number): string {
   return String(Math.round(ms / 100) / 10);
+}
+
+export function refuseBusy(busy: { host: string; run: string }[]): void {
+  if (!busy.length) return;
+  const list = busy.map((b) => `${b.host} (run ${b.run})`).join(', ');
+  throw new CtlError('CTL_ERR_HOSTS_BUSY', `busy with another run: ${list}; not started (--no-wait)`, { field: 'hosts' });
+}
+
+/** Why a run stops short, if it does. */
+export function stoppedBy(got: Acquired, control: RunControl, waits: { host: string; run: string }[], waitMs?: number): RunStopped | undefined {
+  if (got === 'timeout') {
+    const on = waits.map((w) => `run ${w.run} on ${w.host}`).join(', ');
+    return { code: 'CTL_ERR_WAIT_TIMEOUT', message: `still waiting for ${on} after ${secondsText(waitMs ?? 0)} s (--wait-timeout)` };
+  }
+  if (control.cancelled) return { code: 'CTL_ERR_RUN_CANCELLED', message: control.cancelled.reason };
+  return undefined;
 }

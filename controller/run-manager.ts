@@ -1,12 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { CtlError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/log.js';
 import type { FactsOverride, RenderedTask, TaskResult } from '../common/protocol.js';
 import { HostLocks } from './host-locks.js';
 import type { AgentHub } from './hub.js';
-import { jobId } from './job-id.js';
-import { RunControl, secondsText, unsentResults, type Acquired } from './run-control.js';
+import { RunControl, refuseBusy, stoppedBy, unsentResults, type Acquired } from './run-control.js';
+import { sendJob, type JobSender } from './run-job.js';
 import { recap, type Recap, type RunOrigin, type RunStopped } from './run-record.js';
 import type { HostRun, LedgerEntry, RunRecord, Store } from './store.js';
 
@@ -59,9 +58,9 @@ export class RunManager {
   private readonly emitters = new Map<string, EventEmitter>();
   private readonly controls = new Map<string, RunControl>();
   private readonly waits = new Map<string, { host: string; run: string }[]>();
-  private readonly jobTimers = new Set<NodeJS.Timeout>();
   /** Set when the controller stops: runs going are left `running` for the next start to recover. */
   private detached = false;
+  private readonly jobs: JobSender;
 
   /**
    * @param jobTimeoutMs how long a host may take for one play's task list before it is given up
@@ -72,7 +71,9 @@ export class RunManager {
     private readonly hub: AgentHub,
     private readonly jobTimeoutMs = 3_600_000,
     private readonly log: Logger = silentLogger,
-  ) {}
+  ) {
+    this.jobs = { store, hub, log, jobTimeoutMs, timers: new Set(), detached: () => this.detached };
+  }
 
   start(spec: RunSpec): RunRecord {
     this.store.assertWritable();
@@ -120,7 +121,7 @@ export class RunManager {
               const base = offset[host] ?? 0;
               offset[host] = base + tasks.length;
               if (h.status === 'unreachable' || h.results.some((r) => r.status === 'failed')) return undefined;
-              return this.runJob(run, host, tasks, base, em, spec, control, play.factsOverride?.[host]);
+              return sendJob(this.jobs, { run, host, tasks, base, spec, control, override: play.factsOverride?.[host] }, (e) => em.emit('event', e));
             }),
           );
         }
@@ -187,8 +188,8 @@ export class RunManager {
    */
   detach(): void {
     this.detached = true;
-    for (const t of this.jobTimers) clearTimeout(t);
-    this.jobTimers.clear();
+    for (const t of this.jobs.timers) clearTimeout(t);
+    this.jobs.timers.clear();
     for (const c of this.controls.values()) c.detach();
   }
 
@@ -226,80 +227,5 @@ export class RunManager {
       }
     }
   }
-
-  private runJob(run: RunRecord, host: string, tasks: RenderedTask[], base: number, em: EventEmitter, spec: RunSpec, control: RunControl, override?: FactsOverride): Promise<void> {
-    const h = run.hosts[host];
-    const id = jobId(run.id, base);
-    const timeoutMs = spec.jobTimeoutMs ?? this.jobTimeoutMs;
-    const setStatus = (status: HostRun['status'], error?: string) => {
-      this.store.updateHost(run, host, { status, ...(error ? { error } : {}) });
-      em.emit('event', { type: 'host', host, status, ...(error ? { error } : {}) } satisfies RunEvent);
-    };
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const done = () => {
-        clearTimeout(timer);
-        if (timer) this.jobTimers.delete(timer);
-        control.jobs.delete(id);
-        resolve();
-      };
-      const job = { runId: id, run: run.id, host, tasks, check: run.check, diff: run.diff, ttlMs: timeoutMs, ...(spec.taskTimeoutMs ? { taskTimeoutMs: spec.taskTimeoutMs } : {}), ...(override ? { factsOverride: override } : {}) };
-      const sent = this.hub.dispatch(
-        job,
-        {
-          onResult: (r) => {
-            if (this.detached) return;
-            const result = { ...r, index: r.index + base };
-            this.store.addResult(run, host, result);
-            em.emit('event', { type: 'result', host, result } satisfies RunEvent);
-          },
-          onEnd: (end) => {
-            if (this.detached) return;
-            this.store.updateHost(run, host, { ms: (h.ms ?? 0) + end.ms, ...(end.error ? { error: end.error } : {}) });
-            done();
-          },
-          onLost: (reason) => {
-            if (this.detached) return;
-            this.log.warn({ run: run.id, job: id, host, reason }, 'host lost during a run');
-            // Given up: when the agent comes back, whatever of the job is left must not run.
-            this.hub.cancel(host, id, `given up by the controller (${reason})`, true, timeoutMs);
-            setStatus('unreachable', reason);
-            done();
-          },
-        },
-      );
-      if (sent) {
-        control.jobs.set(id, host);
-        setStatus('running');
-        timer = setTimeout(() => {
-          this.hub.abandon(host, id);
-          const why = `no answer within ${secondsText(timeoutMs)} s`;
-          this.hub.cancel(host, id, `given up by the controller (${why})`, true, timeoutMs);
-          this.log.warn({ run: run.id, job: id, host, timeoutMs }, 'host gave no answer in time');
-          setStatus('unreachable', why);
-          done();
-        }, timeoutMs);
-        this.jobTimers.add(timer);
-      } else {
-        setStatus('unreachable', 'no agent connected');
-        done();
-      }
-    });
-  }
 }
 
-function refuseBusy(busy: { host: string; run: string }[]): void {
-  if (!busy.length) return;
-  const list = busy.map((b) => `${b.host} (run ${b.run})`).join(', ');
-  throw new CtlError('CTL_ERR_HOSTS_BUSY', `busy with another run: ${list}; not started (--no-wait)`, { field: 'hosts' });
-}
-
-/** Why a run stops short, if it does. */
-function stoppedBy(got: Acquired, control: RunControl, waits: { host: string; run: string }[], waitMs?: number): RunStopped | undefined {
-  if (got === 'timeout') {
-    const on = waits.map((w) => `run ${w.run} on ${w.host}`).join(', ');
-    return { code: 'CTL_ERR_WAIT_TIMEOUT', message: `still waiting for ${on} after ${secondsText(waitMs ?? 0)} s (--wait-timeout)` };
-  }
-  if (control.cancelled) return { code: 'CTL_ERR_RUN_CANCELLED', message: control.cancelled.reason };
-  return undefined;
-}
