@@ -1,5 +1,5 @@
 import test from 'ava';
-import { closeSync, constants, existsSync, lstatSync, openSync, promises as fs, readdirSync, readlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, lstatSync, openSync, promises as fs, readdirSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ERRORS, EXIT } from '../../common/errors.js';
 import { exec, execOk } from '../../common/exec.js';
@@ -240,14 +240,18 @@ function watchLine(out: string, line: string): boolean {
   return out.split('\n').some((l) => l.trim() === line);
 }
 
-/** A process under this root has the hang FIFO open: looked up in /proc, without touching the FIFO. */
+/**
+ * A process is reading this root's hang FIFO: found by its command line in /proc, without
+ * touching the FIFO (an open blocked on a FIFO has no file descriptor to find yet).
+ */
 function hasReaderWithoutDisturbing(hostRoot: string): boolean {
   const target = path.join(hostRoot, 'run/hang.fifo');
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
-      for (const fd of readdirSync(`/proc/${pid}/fd`)) if (readlinkSync(`/proc/${pid}/fd/${fd}`) === target) return true;
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (argv[0] === 'cat' && argv[1] !== undefined && path.resolve(argv[1]) === target) return true;
     } catch {
-      // a process gone meanwhile, or not ours to look into
+      // a process gone meanwhile
     }
   }
   return false;
