@@ -3,6 +3,8 @@ import type { Logger } from '../common/log.js';
 import type { HostFacts, Health, RunJob, TaskStatus } from '../common/protocol.js';
 import { Backoff, Connection, DEFINITIVE_BACKOFF, REFUSED_BACKOFF, type AgentSocket, type BackoffOptions } from './connection.js';
 import { gatherFacts, health } from './facts.js';
+import { JobControl } from './job-control.js';
+import { JobJournal } from './job-journal.js';
 import { JobQueue } from './job-queue.js';
 import { KernelState } from './kstate/kernel-state.js';
 import type { AnyModule } from './module.js';
@@ -30,6 +32,8 @@ export interface AgentOptions {
   definitiveBackoff?: BackoffOptions;
   /** Backoff between attempts at gathering facts after one failed. */
   factsBackoff?: BackoffOptions;
+  /** The agent's state folder (job journal); in memory only when left out. */
+  stateDir?: string;
 }
 
 const FACTS_BACKOFF: BackoffOptions = { baseMs: 5000, maxMs: 300_000, factor: 2, jitter: 0.5 };
@@ -52,9 +56,15 @@ export class Agent {
     (job, e) => this.o.log.error({ job: job.runId, err: e }, 'job crashed'),
   );
 
+  /** Job ids run once, deadlines, cancels, and the journal a restarted controller asks for. */
+  readonly journal: JobJournal;
+  private readonly jobs: JobControl;
+
   constructor(private readonly o: AgentOptions) {
     this.timers = o.timers ?? realTimers;
     this.factsBackoff = new Backoff(o.factsBackoff ?? FACTS_BACKOFF, o.random);
+    this.journal = new JobJournal({ stateDir: o.stateDir, log: o.log });
+    this.jobs = new JobControl(this.journal, this.timers, o.exec);
   }
 
   start(): void {
@@ -64,17 +74,22 @@ export class Agent {
       disconnected: () => this.stopFactsRetry(),
     }, new Backoff(this.o.definitiveBackoff ?? DEFINITIVE_BACKOFF, this.o.random));
     // One run at a time on a host; the controller also serialises, this is the agent's own guard.
-    socket.on('run:start', (job) => this.queue.push(job));
+    socket.on('run:start', (job) => this.receive(job));
+    socket.on('run:cancel', (c) => this.jobs.cancel(c));
+    socket.on('job:journal', (q, ack) => {
+      if (typeof ack === 'function') ack(this.journal.forRun(String(q?.run)));
+    });
     this.heartbeat = this.timers.setInterval(() => {
       if (socket.connected) socket.emit('heartbeat', this.health());
     }, this.o.heartbeatMs ?? 5000);
     socket.connect();
   }
 
-  stop(): void {
+  stop(): Promise<void> {
     this.stopFactsRetry();
     this.timers.clearInterval(this.heartbeat);
     this.conn?.close();
+    return this.journal.flush();
   }
 
   /** Resolves when every job received so far has ended. */
@@ -131,24 +146,48 @@ export class Agent {
     this.factsRetry = undefined;
   }
 
+  /** A job id is run once: one known already is answered from the journal, not run again. */
+  private receive(job: RunJob): void {
+    const arrival = this.jobs.receive(job);
+    if (arrival.kind === 'queued') return this.queue.push(job);
+    const rec = arrival.record;
+    this.o.log.warn({ job: job.runId, state: rec.state }, 'job received again; not run again');
+    if (rec.state !== 'ended' && rec.state !== 'not-started') return;
+    const socket = this.conn!.socket;
+    for (const r of rec.results) socket.emit('task:result', job.runId, r);
+    socket.emit('run:end', { runId: job.runId, host: this.o.name, ms: rec.ms ?? 0, error: `job ${job.runId} came again and was not run again${rec.error ? ` (${rec.error})` : ''}` });
+  }
+
   private async runJob(job: RunJob): Promise<void> {
     const socket = this.conn!.socket;
     const started = this.timers.now();
     const log = this.o.log.child({ job: job.runId });
+    const turn = this.jobs.begin(job);
+    if (turn.kind === 'refused') {
+      log.warn({ reason: turn.why }, 'job not started');
+      socket.emit('run:end', { runId: job.runId, host: this.o.name, ms: 0, error: turn.why });
+      return;
+    }
+    const exec = turn.stops.exec.exec;
     this.busy = 1;
     log.info({ tasks: job.tasks.length, check: job.check, ...(job.factsOverride ? { factsOverride: job.factsOverride } : {}) }, 'run started');
     try {
       this.facts ??= await this.gather();
       const facts = { ...this.facts, ...job.factsOverride };
-      const ctx = { root: this.o.root, check: job.check, exec: this.o.exec, facts, kernel: new KernelState({ exec: this.o.exec }) };
-      const results = await runTasks(job.tasks, this.o.modules ?? MODULES, ctx, { check: job.check, diff: job.diff }, (r) => socket.emit('task:result', job.runId, r));
+      const ctx = { root: this.o.root, check: job.check, exec, facts, kernel: new KernelState({ exec }) };
+      const results = await runTasks(job.tasks, this.o.modules ?? MODULES, ctx, { check: job.check, diff: job.diff, job: turn.stops }, (r) => {
+        this.jobs.result(job, r);
+        socket.emit('task:result', job.runId, r);
+      });
       const ms = this.timers.now() - started;
+      this.jobs.end(job, ms);
       socket.emit('run:end', { runId: job.runId, host: this.o.name, ms });
       const counts: Partial<Record<TaskStatus, number>> = {};
       for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
       log.info({ tasks: job.tasks.length, ...counts, ms: Math.round(ms) }, 'run ended');
     } catch (e) {
       const ms = this.timers.now() - started;
+      this.jobs.end(job, ms, (e as Error).message);
       socket.emit('run:end', { runId: job.runId, host: this.o.name, ms, error: (e as Error).message });
       log.error({ tasks: job.tasks.length, err: e, ms: Math.round(ms) }, 'run failed');
     } finally {

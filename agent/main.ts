@@ -10,6 +10,7 @@ import { Agent } from './agent.js';
 import { tlsClientOptions } from './identity.js';
 import { CertRenewal } from './renew.js';
 import { agentTrust, socketAuth, TrustUsageError } from './trust-setup.js';
+import { ensureStateDir, resolveStateDir } from './state-dir.js';
 
 const USAGE =
   'usage: agent --controller https://HOST:PORT [--name NAME] [--state DIR] [--ca-fingerprint SHA256 | --ca FILE] [--enroll-token-file FILE]\n' +
@@ -28,7 +29,7 @@ const { values } = (() => {
         controller: { type: 'string', default: process.env.LVSCTL_URL },
         name: { type: 'string' },
         root: { type: 'string', default: '/' },
-        state: { type: 'string', default: process.env.LVSCTL_AGENT_STATE ?? '/var/lib/lvsctl-agent' },
+        state: { type: 'string', default: process.env.LVSCTL_AGENT_STATE },
         'enroll-token-file': { type: 'string' },
         'ca-fingerprint': { type: 'string' },
         ca: { type: 'string' },
@@ -53,7 +54,12 @@ const level = (() => {
   }
 })();
 const root = path.resolve(values.root!);
-const stateDir = path.resolve(values.state!);
+const stateDir = resolveStateDir(values.state, root);
+try {
+  ensureStateDir(stateDir);
+} catch (e) {
+  fail(`--state: cannot use ${stateDir}: ${(e as Error).message}`);
+}
 const heartbeatMs = Math.max(1, Number(values.heartbeat)) * 1000;
 const controller = values.controller!;
 
@@ -82,6 +88,7 @@ const agent = new Agent({
   exec,
   log,
   heartbeatMs,
+  stateDir,
   connect: (): Socket<ServerToClientEvents, ClientToServerEvents> =>
     (socket = io(controller, {
       ...socketAuth(trust, PROTOCOL_VERSION),
@@ -112,7 +119,7 @@ renewal?.start();
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.on(sig, () => {
     renewal?.stop();
-    agent.stop();
-    process.exit(0);
+    // The job journal's last lines are written before the process goes.
+    void agent.stop().finally(() => process.exit(0));
   });
 }

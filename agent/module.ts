@@ -14,6 +14,12 @@ export interface ModuleContext {
   facts: HostFacts;
   /** The run's kernel and host tables (agent/kstate), read once each until an apply touches them. */
   kernel: KernelState;
+  /**
+   * Aborted when the task must stop: its time limit passed or its job was cancelled. The runner
+   * binds every `exec` of the task to it (the command's process group is killed); a module
+   * with a long wait of its own should watch it too.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -67,6 +73,11 @@ export interface TaskModule<A, S, C> {
    * modules without it are described from the plan's before/after text (agent/findings.ts).
    */
   describe?(args: A, observed: S, plan: Plan<C>): FieldDrift[];
+  /**
+   * How long one task of this module may take, read to apply, unless the task or the run sets
+   * its own limit; DEFAULT_TASK_TIMEOUT_MS when left out (agent/task-limits.ts `moduleTimeoutMs`).
+   */
+  timeoutMs?: number;
 }
 
 export interface Owned {

@@ -94,15 +94,25 @@ export class Client {
     return parseResponse(schema, parseJson(await readAll(await this.call(p, 'DELETE')), what), 'response', what);
   }
 
-  /** Reads an NDJSON stream, calling back once per line (parsed with `schema`) as it arrives. */
+  /**
+   * Reads an NDJSON stream, calling back once per line (parsed with `schema`) as it arrives. A
+   * connection that breaks off (the controller stopped or was killed) is CTL_ERR_CONTROLLER_LOST.
+   */
   async stream<S extends z.ZodType>(p: string, schema: S, onLine: (v: z.output<S>) => void): Promise<void> {
     const what = `GET ${p}`;
     const res = await this.call(p, 'GET');
     res.setEncoding('utf8');
     let buf = '';
     let n = 0;
-    for await (const chunk of res) {
-      buf += chunk as string;
+    const chunks = (async function* () {
+      try {
+        for await (const chunk of res) yield chunk as string;
+      } catch (e) {
+        throw new CtlError('CTL_ERR_CONTROLLER_LOST', `the connection was cut (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      }
+    })();
+    for await (const chunk of chunks) {
+      buf += chunk;
       let nl;
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);

@@ -3,7 +3,7 @@ import { ERRORS, EXIT } from '../common/errors.js';
 import type { EndpointFlags } from './client.js';
 import { defineLab } from './lab-program.js';
 import { defineAgentTrust, defineControllerTrust } from './trust-program.js';
-import { planOptions, tcpPort, type Done } from './options.js';
+import { planOptions, runControlOptions, tcpPort, type Done } from './options.js';
 import type { RunFlags } from './run-request.js';
 
 type JsonFlags = EndpointFlags & { json?: boolean };
@@ -11,7 +11,9 @@ type JsonFlags = EndpointFlags & { json?: boolean };
 const EXIT_CODES = `
 Exit codes: ${EXIT.ok} ok, ${EXIT.error} error, ${EXIT.hostFailed} a host failed, ${EXIT.hostUnreachable} a host unreachable,
   ${ERRORS.CTL_ERR_INVENTORY_PARSE.exit} bad inventory/role/playbook/arguments, ${ERRORS.CTL_ERR_USAGE.exit} bad options, ${EXIT.drift} drift found (ctl drift),
-  ${EXIT.labNotRunning} no lab running (ctl lab status), ${ERRORS.CTL_ERR_INTERNAL.exit} internal error.
+  ${EXIT.labNotRunning} no lab running (ctl lab status), ${ERRORS.CTL_ERR_CONTROLLER_LOST.exit} the controller went away during the run,
+  ${ERRORS.CTL_ERR_HOSTS_BUSY.exit} a host busy with another run (--no-wait, --wait-timeout), ${ERRORS.CTL_ERR_RUN_CANCELLED.exit} the run was cancelled,
+  ${ERRORS.CTL_ERR_INTERNAL.exit} internal error.
 Environment: LVSCTL_URL, LVSCTL_TOKEN or LVSCTL_TOKEN_FILE, LVSCTL_CA (the controller), LVSCTL_INVENTORY (default -i).
 'ctl help COMMAND' or 'ctl COMMAND --help' shows a command's options.`;
 
@@ -46,16 +48,18 @@ export function buildProgram(done: Done): Command {
     // Loaded only here: the controller's dependencies would slow every other command.
     .action(async (_o, cmd: Command) => done(await (await import('./controller-command.js')).controllerStart(cmd.optsWithGlobals())));
 
-  planOptions(
-    program
-      .command('run')
-      .description('apply one role to the hosts of a pattern, or a playbook, and print each task as it ends')
-      .usage('role ROLE --hosts PATTERN [options] | playbook FILE [options]')
-      .addArgument(new Argument('<kind>', 'what TARGET is').choices(['role', 'playbook']))
-      .argument('<target>', 'the role name, or the playbook file'),
+  runControlOptions(
+    planOptions(
+      program
+        .command('run')
+        .description('apply one role to the hosts of a pattern, or a playbook, and print each task as it ends')
+        .usage('role ROLE --hosts PATTERN [options] | playbook FILE [options]')
+        .addArgument(new Argument('<kind>', 'what TARGET is').choices(['role', 'playbook']))
+        .argument('<target>', 'the role name, or the playbook file'),
+    )
+      .option('-C, --check', 'check mode: report what would change, change nothing')
+      .option('-D, --diff', 'show what changes as a diff'),
   )
-    .option('-C, --check', 'check mode: report what would change, change nothing')
-    .option('-D, --diff', 'show what changes as a diff')
     .action(async (kind: 'role' | 'playbook', target: string, _o, cmd: Command) => {
       const flags = cmd.optsWithGlobals<RunFlags>();
       if (kind === 'role' && !(flags.hosts ?? flags.limit)) cmd.error('ctl run role needs --hosts PATTERN');
@@ -66,10 +70,12 @@ export function buildProgram(done: Done): Command {
     .option('--json', 'the result as JSON')
     .action(async (target: string | undefined, _o, cmd: Command) => done(await (await import('./lint-command.js')).lintCommand(target, cmd.optsWithGlobals())));
 
-  planOptions(program.command('drift').description(`the playbook in check mode with diffs; exit ${EXIT.drift} when a host drifted`).argument('[playbook]', 'default site.yml'))
-    // Accepted as ansible-playbook users type them; drift always checks and diffs.
-    .option('-C, --check', 'always on for drift')
-    .option('-D, --diff', 'always on for drift')
+  runControlOptions(
+    planOptions(program.command('drift').description(`the playbook in check mode with diffs; exit ${EXIT.drift} when a host drifted`).argument('[playbook]', 'default site.yml'))
+      // Accepted as ansible-playbook users type them; drift always checks and diffs.
+      .option('-C, --check', 'always on for drift')
+      .option('-D, --diff', 'always on for drift'),
+  )
     .action(async (target: string | undefined, _o, cmd: Command) => done(await (await import('./run-command.js')).driftCommand(target, cmd.optsWithGlobals())));
 
   const agents = program
@@ -94,6 +100,12 @@ export function buildProgram(done: Done): Command {
     .description('one run: every task per host and the recap')
     .argument('<id>', 'run id (a unique prefix is enough)')
     .action(async (id: string, _o, cmd: Command) => done(await (await import('./runs-command.js')).runsShow(id, cmd.optsWithGlobals<JsonFlags>())));
+  runs
+    .command('cancel')
+    .description('stop a run: running tasks at their next task boundary (--now: killed), the rest skipped')
+    .argument('<id>', 'run id (a unique prefix is enough)')
+    .option('--now', 'kill the running tasks instead of letting them finish')
+    .action(async (id: string, _o, cmd: Command) => done(await (await import('./runs-command.js')).runsCancel(id, cmd.optsWithGlobals<JsonFlags & { now?: boolean }>())));
 
   program
     .command('schedules')

@@ -18,6 +18,8 @@ import type { Diff, Health, HostFacts, RenderedTask, TaskResult } from './protoc
 
 const count = z.number().int().nonnegative();
 const isoTime = z.string();
+/** A duration in seconds, as the command line takes it: positive, at most a week. */
+const seconds = z.number().positive().max(7 * 86_400);
 
 // ---- Shared pieces: task results and recaps (common/protocol.ts holds the agent's side) ----
 
@@ -40,6 +42,7 @@ export const RenderedTaskSchema = z.object({
   args: z.record(z.string(), z.unknown()),
   skip: z.string().optional(),
   role: z.string().optional(),
+  timeoutMs: z.number().optional(),
 });
 
 export const RecapSchema = z.object({ ok: count, changed: count, failed: count, skipped: count, unreachable: count });
@@ -103,6 +106,9 @@ export const ScheduleStateSchema = z.object({
   hosts: z.string().optional(),
   /** Drift check (check mode) or an enforcing run. */
   check: z.boolean(),
+  /** Seconds (`task_timeout`, `job_timeout` in schedules.yml). */
+  taskTimeout: z.number().optional(),
+  jobTimeout: z.number().optional(),
   nextRun: isoTime.nullable(),
   lastRunId: z.string().nullable(),
   lastError: z.string().nullable(),
@@ -130,6 +136,14 @@ export const RunRequestSchema = z.strictObject({
   extraVars: z.record(z.string(), z.unknown()).optional(),
   check: z.boolean().optional(),
   diff: z.boolean().optional(),
+  /** Seconds a task may take unless its role file sets `timeout:` (`--task-timeout`). */
+  taskTimeout: seconds.optional(),
+  /** Seconds a host may take for one play's tasks before it is given up (`--job-timeout`). */
+  jobTimeout: seconds.optional(),
+  /** Seconds the run may wait for hosts busy with other runs (`--wait-timeout`). */
+  waitTimeout: seconds.optional(),
+  /** false: refused at once when a host is busy with another run (`--no-wait`). */
+  wait: z.boolean().optional(),
 });
 export type RunRequest = z.infer<typeof RunRequestSchema>;
 
@@ -151,8 +165,14 @@ export const RunKindSchema = z.enum(['role', 'playbook', 'drift', 'tasks']);
 
 /** Who asked for a run: history keeps scheduled runs apart so they cannot push operator runs out. */
 export const RunOriginSchema = z.enum(['operator', 'schedule']);
-/** `interrupted`: the controller stopped while the run was going. */
-export const RunStatusSchema = z.enum(['running', 'done', 'interrupted']);
+/**
+ * `interrupted`: the controller stopped while the run was going (its results completed from the
+ * agents' journals, marked `recovered`); `cancelled`: `ctl runs cancel`, or `--wait-timeout`.
+ */
+export const RunStatusSchema = z.enum(['running', 'done', 'interrupted', 'cancelled']);
+
+/** Why a run stopped short: the coded error `ctl` exits with for it. */
+export const RunStoppedSchema = z.object({ code: z.enum(['CTL_ERR_RUN_CANCELLED', 'CTL_ERR_WAIT_TIMEOUT', 'CTL_ERR_CONTROLLER_LOST']), message: z.string() });
 
 /** What every run is, in the list and in full. */
 const runMeta = {
@@ -161,6 +181,7 @@ const runMeta = {
   kind: RunKindSchema,
   origin: RunOriginSchema,
   status: RunStatusSchema,
+  stopped: RunStoppedSchema.optional(),
   check: z.boolean(),
   createdAt: isoTime,
 };
@@ -200,6 +221,13 @@ export type RunDetail = z.infer<typeof RunDetailSchema>;
 
 export const RunIdParamsSchema = z.object({ id: z.string().min(1) });
 
+// ---- POST /api/runs/:id/cancel ----
+
+/** `now`: the running tasks' processes are killed instead of stopping at the next task boundary. */
+export const RunCancelRequestSchema = z.strictObject({ now: z.boolean().optional() });
+/** 202: the run is stopping; its events (and `ctl`) show when it has ended. */
+export const RunCancelResponseSchema = z.object({ id: z.string(), cancelling: z.literal(true) });
+
 // ---- GET /api/runs/:id/events: NDJSON, one event per line ----
 
 /**
@@ -209,6 +237,8 @@ export const RunIdParamsSchema = z.object({ id: z.string().min(1) });
 export const RunStreamEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('result'), host: z.string(), result: TaskResultSchema }),
   z.object({ type: z.literal('host'), host: z.string(), status: HostRunStatusSchema, error: z.string().optional() }),
+  /** The run waits for a host that another run holds (or waits for) first. */
+  z.object({ type: z.literal('waiting'), host: z.string(), run: z.string() }),
   z.object({ type: z.literal('end'), run: RunRecordSchema }),
   z.object({ type: z.literal('recap'), recap: RecapByHostSchema }),
 ]);

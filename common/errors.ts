@@ -38,6 +38,11 @@ export const ERRORS = {
   CTL_ERR_ROUTE_NOT_FOUND: { exit: 1, status: 404, message: 'no such API route' },
   CTL_ERR_CONTROLLER_CERT: { exit: 1, status: 502, message: 'controller certificate cannot be verified' },
   CTL_ERR_NO_TLS: { exit: 1, status: 409, message: 'controller runs without TLS (--insecure-http): no certificates' },
+  CTL_ERR_CONTROLLER_LOST: { exit: 8, status: 503, message: 'the controller went away while the run was going' },
+  CTL_ERR_HOSTS_BUSY: { exit: 9, status: 409, message: 'a host is busy with another run (--no-wait)' },
+  CTL_ERR_WAIT_TIMEOUT: { exit: 9, status: 409, message: 'a host stayed busy with another run past --wait-timeout' },
+  CTL_ERR_RUN_CANCELLED: { exit: 10, status: 409, message: 'the run was cancelled' },
+  CTL_ERR_RUN_ENDED: { exit: 1, status: 409, message: 'the run has ended already' },
   CTL_ERR_INTERNAL: { exit: 250, status: 500, message: 'internal error' },
 } as const;
 

@@ -57,6 +57,8 @@ export interface RenderedTask {
   /** Set when the controller decided (a false `when`) that the task does not run. */
   skip?: string;
   role?: string;
+  /** The task's own time limit (role file `timeout:`, in seconds there); wins over the job's and the module's. */
+  timeoutMs?: number;
 }
 
 /**
@@ -66,12 +68,54 @@ export interface RenderedTask {
 export type FactsOverride = Partial<Pick<HostFacts, 'pkgManager' | 'initSystem'>>;
 
 export interface RunJob {
+  /** The job's id (one host's task list of one play), unique: the agent runs a job id once. */
   runId: string;
   host: string;
   tasks: RenderedTask[];
   check: boolean;
   diff: boolean;
   factsOverride?: FactsOverride;
+  /** The controller's run this job belongs to (its journal is asked for by it after a restart). */
+  run?: string;
+  /**
+   * How long after receiving the job the controller still waits for it, in ms of the agent's own
+   * monotonic clock (relative, so clock skew does not matter): the agent never starts the job
+   * after that, and stops it (as `run:cancel` with `now`) when it is reached.
+   */
+  ttlMs?: number;
+  /** Time limit of each task without a `timeoutMs` of its own (`--task-timeout`); else the module's. */
+  taskTimeoutMs?: number;
+}
+
+/**
+ * The controller gave a job up or an operator cancelled its run: a job not started yet never
+ * starts; a running one stops at its next task boundary, or at once (the running task's
+ * processes killed) with `now`.
+ */
+export interface JobCancel {
+  runId: string;
+  reason: string;
+  now: boolean;
+}
+
+/** What the agent's job journal (in its state folder) knows of one job. */
+export interface JobRecord {
+  /** The job id (RunJob.runId). */
+  job: string;
+  /** The controller's run (RunJob.run). */
+  run: string;
+  /** The agent's wall clock when the job came, for people reading it. */
+  receivedAt: string;
+  /** `not-started`: refused (a passed deadline, cancelled before its turn, the agent stopped). */
+  state: 'queued' | 'running' | 'ended' | 'not-started';
+  tasks: number;
+  results: TaskResult[];
+  error?: string;
+  ms?: number;
+}
+
+export interface JournalQuery {
+  run: string;
 }
 
 export interface Diff {
@@ -107,6 +151,9 @@ export interface AgentAuth {
 
 export interface ServerToClientEvents {
   'run:start': (job: RunJob) => void;
+  'run:cancel': (cancel: JobCancel) => void;
+  /** The agent's journal of the run's jobs (after a controller restart, to complete its record). */
+  'job:journal': (query: JournalQuery, ack: (jobs: JobRecord[]) => void) => void;
 }
 
 export interface ClientToServerEvents {

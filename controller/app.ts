@@ -3,6 +3,7 @@ import { CtlError, isCtlError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/log.js';
 import { AgentHub } from './hub.js';
 import { RunManager } from './run-manager.js';
+import { RunRecovery } from './run-recovery.js';
 import { Store, type StoreLog } from './store.js';
 import { agentRoutes } from './routes/agents.js';
 import { runRoutes } from './routes/runs.js';
@@ -58,6 +59,7 @@ export interface Controller {
   scheduler: Scheduler;
   /** The CA, enrollment and API tokens; undefined on an `--insecure-http` controller. */
   trust: Trust | undefined;
+  recovery: RunRecovery;
   close(): Promise<void>;
 }
 
@@ -81,6 +83,9 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
   useZodSchemas(app);
   const hub = new AgentHub(app.server, store, trust ? certificateAuthenticator(trust.pki) : tokenAuthenticator(opts.token!), undefined, log.child({ component: 'hub' }));
   const runs = new RunManager(store, hub, opts.jobTimeoutMs, log.child({ component: 'runs' }));
+  // Runs a stopped controller left `running` are marked interrupted before anything else runs.
+  const recovery = new RunRecovery(store, hub, { log: log.child({ component: 'recovery' }) });
+  await recovery.start();
 
   const apiAuth = trust ? trustApiAuth(trust, opts.dataDir) : devTokenAuth(opts.token!, opts.dataDir);
   await useApiAuth(app, apiAuth, trustLog);
@@ -121,8 +126,12 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
     runs,
     scheduler,
     trust,
+    recovery,
     async close() {
+      recovery.close();
       await scheduler.stop();
+      // Runs going now are recovered at the next start, as after a crash: not ended as unreachable.
+      runs.detach();
       await hub.close();
       await app.close();
       await store.close();

@@ -4,6 +4,8 @@ import { Server, type Socket } from 'socket.io';
 import {
   type ClientToServerEvents,
   type Health,
+  type JobCancel,
+  type JobRecord,
   type RunEnd,
   type RunJob,
   type ServerToClientEvents,
@@ -47,6 +49,9 @@ export class AgentHub {
   readonly io: Server<ClientToServerEvents, ServerToClientEvents>;
   private readonly conns = new Map<string, Conn>();
   private readonly lastHeartbeat = new Map<string, number>();
+  /** Cancels for agents not connected now, sent when they come back (until their jobs' deadline). */
+  private readonly cancels = new Map<string, { cancel: JobCancel; until: number }[]>();
+  private readonly connectListeners: ((name: string) => void)[] = [];
 
   constructor(
     server: HttpServer | HttpsServer,
@@ -74,6 +79,8 @@ export class AgentHub {
     const serial = (socket.data as { serial?: string }).serial;
     this.log.info({ agent: name, peer: address, ...(serial ? { serial } : {}), ...(old ? { replaced: true } : {}) }, 'agent connected');
     this.store.upsertAgent(name, { lastSeen: new Date().toISOString(), address });
+    for (const { cancel, until } of this.cancels.get(name) ?? []) if (until > this.clock()) socket.emit('run:cancel', cancel);
+    this.cancels.delete(name);
 
     socket.on('facts', (facts) => {
       this.store.upsertAgent(name, { facts, lastSeen: new Date().toISOString() });
@@ -96,6 +103,31 @@ export class AgentHub {
       for (const h of conn.jobs.values()) h.onLost(`agent disconnected: ${reason}`);
       conn.jobs.clear();
     });
+    for (const fn of this.connectListeners) fn(name);
+  }
+
+  /** Called with the agent's name each time an agent connects (after its handlers are set). */
+  onConnect(fn: (name: string) => void): void {
+    this.connectListeners.push(fn);
+  }
+
+  /**
+   * Tells the agent to stop a job: sent now, or when the agent is back if it is not connected
+   * (kept `keepMs`: past the job's deadline the agent stops it by itself).
+   */
+  cancel(host: string, job: string, reason: string, now: boolean, keepMs = 3_600_000): void {
+    const cancel: JobCancel = { runId: job, reason, now };
+    const conn = this.conns.get(host);
+    if (conn?.socket.connected) return void conn.socket.emit('run:cancel', cancel);
+    const list = [...(this.cancels.get(host) ?? []), { cancel, until: this.clock() + keepMs }];
+    this.cancels.set(host, list.slice(-100));
+  }
+
+  /** The agent's journal of a run's jobs (what it did while the controller could not hear it). */
+  async journal(host: string, run: string, timeoutMs = 10_000): Promise<JobRecord[]> {
+    const conn = this.conns.get(host);
+    if (!conn) throw new Error(`${host} is not connected`);
+    return conn.socket.timeout(timeoutMs).emitWithAck('job:journal', { run });
   }
 
   /** Cuts a host off at once (revoked): its jobs are lost, as when the agent goes away. */

@@ -45,7 +45,8 @@ const runMeta = {
   diff: z.boolean(),
   createdAt: z.iso.datetime(),
   finishedAt: z.iso.datetime().optional(),
-  status: z.enum(['running', 'done', 'interrupted']),
+  status: z.enum(['running', 'done', 'interrupted', 'cancelled']),
+  stopped: z.object({ code: z.enum(['CTL_ERR_RUN_CANCELLED', 'CTL_ERR_WAIT_TIMEOUT', 'CTL_ERR_CONTROLLER_LOST']), message: z.string() }).optional(),
 };
 
 // Loose objects: fields another version adds pass through instead of being dropped on write.

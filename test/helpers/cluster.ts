@@ -57,13 +57,18 @@ export class NsCluster {
     });
   }
 
+  /** Starts the controller (again, after a kill: same data folder) as process `name`; resolves once it answers. */
+  async startController(name = 'controller'): Promise<void> {
+    this.procs.start(name, 'ip', ['netns', 'exec', this.net.ns('hub'), process.execPath, CTL, 'controller', 'start', '--listen', '0.0.0.0', '--port', '7480', '--data', this.data, '--project', this.opts.project]);
+    await waitFor('controller', async () => ((await this.ctl(['agents'])).code === 0 ? true : undefined), 30_000);
+  }
+
   async start(seed: (root: string, host: string) => Promise<void> = async () => {}): Promise<void> {
     const segment = Object.fromEntries(Object.entries(this.opts.hosts).map(([h, a]) => [this.short(h), `${a}/24`]));
     await this.net.segment('hub', '172.25.7.1/24', segment);
     const init = await exec(process.execPath, [CTL, 'controller', 'init', '--data', this.data, '--san', '172.25.7.1', '--san', '127.0.0.1', '--admin-token-file', this.tokenFile]);
     if (init.code !== 0) throw new Error(`ctl controller init: ${init.stderr}`);
-    this.procs.start('controller', 'ip', ['netns', 'exec', this.net.ns('hub'), process.execPath, CTL, 'controller', 'start', '--listen', '0.0.0.0', '--port', '7480', '--data', this.data, '--project', this.opts.project]);
-    await waitFor('controller', async () => ((await this.ctl(['agents'])).code === 0 ? true : undefined), 30_000);
+    await this.startController();
     const hosts = Object.keys(this.opts.hosts);
     const made = await this.ctl(['agents', 'token', '--hosts', hosts.join(','), '--uses', String(hosts.length), '--json']);
     if (made.code !== 0) throw new Error(`ctl agents token: ${made.stderr}`);
@@ -74,11 +79,23 @@ export class NsCluster {
       await seed(this.root(host), host);
       this.procs.start(host, 'ip', ['netns', 'exec', this.net.ns(this.short(host)), process.execPath, AGENT, '--controller', 'https://172.25.7.1:7480', '--name', host, '--root', this.root(host), '--state', this.state(host), '--ca-fingerprint', fingerprint, '--enroll-token-file', this.enrollTokenFile, '--heartbeat', '1'], this.opts.agentEnv);
     }
+    await this.agentsOnline();
+  }
+
+  /** Every agent connected, with facts. */
+  async agentsOnline(timeoutMs = 60_000): Promise<void> {
     const want = Object.keys(this.opts.hosts).length;
     await waitFor('agents online with facts', async () => {
       const agents = JSON.parse((await this.ctl(['agents', '--json'])).stdout) as { online: boolean; facts?: unknown }[];
       return agents.filter((a) => a.online && a.facts).length === want ? true : undefined;
-    });
+    }, timeoutMs);
+  }
+
+  /** `ctl ARGS` started in the hub namespace and left running (a run to watch, to kill around). */
+  ctlProcess(name: string, args: string[]): { exit: Promise<number>; out: () => string } {
+    const child = this.procs.start(name, 'ip', ['netns', 'exec', this.net.ns('hub'), process.execPath, CTL, ...args, '--controller', 'https://127.0.0.1:7480', '--ca', this.caFile, '--token-file', this.tokenFile], { NO_COLOR: '1' });
+    const exit = new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
+    return { exit, out: () => this.procs.log(name) };
   }
 
   async stop(): Promise<void> {

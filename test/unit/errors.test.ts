@@ -1,10 +1,12 @@
 import test from 'ava';
-import { CtlError, ERRORS } from '../../common/errors.js';
+import { CtlError, ERRORS, EXIT } from '../../common/errors.js';
 
 test('every error code is a CTL_ERR_ name with an exit code and HTTP status of its kind', (t) => {
   for (const [code, e] of Object.entries(ERRORS)) {
     t.regex(code, /^CTL_ERR_[A-Z_]+$/);
-    t.true([1, 4, 5, 250].includes(e.exit), `${code} exit ${e.exit}: 2 and 3 are kept for failed and unreachable hosts`);
+    // 2 and 3 are kept for failed and unreachable hosts, 6 and 7 for the other outcomes.
+    const outcomes: number[] = Object.values(EXIT).filter((x) => x !== EXIT.error);
+    t.true(e.exit >= 1 && e.exit <= 250 && !outcomes.includes(e.exit), `${code} exit ${e.exit} is an outcome's code`);
     t.true(e.status >= 400 && e.status < 600, code);
     t.truthy(e.message);
   }
