@@ -5,10 +5,27 @@ import { Backoff, Connection, REFUSED_BACKOFF, type AgentSocket, type BackoffOpt
 import { gatherFacts, health } from './facts.js';
 import { JobQueue } from './job-queue.js';
 import { KernelState } from './kstate/kernel-state.js';
-import type { AnyModule } from './module.js';
+import type { AnyModule, ModuleContext } from './module.js';
 import { MODULES } from './modules/index.js';
 import { runTasks } from './runner.js';
 import { realTimers, type Timers } from './timers.js';
+
+/** What the agent offers a part that runs beside its jobs (the health checker). */
+export interface AgentHost {
+  socket: AgentSocket;
+  /** Runs `fn` in the job queue, between runs, with a module context as a run gets it (not check mode). */
+  exclusive<T>(what: string, fn: (ctx: ModuleContext) => Promise<T>): Promise<T>;
+}
+
+/** A part that runs beside the agent's jobs: agent/health-agent.ts. */
+export interface AgentExtension {
+  /** Once, when the agent starts. */
+  attach(host: AgentHost): void;
+  /** At every (re)connect. */
+  connected(): void;
+  /** Fields it adds to the module context of every job. */
+  context(): Partial<ModuleContext>;
+}
 
 export interface AgentOptions {
   name: string;
@@ -28,6 +45,14 @@ export interface AgentOptions {
   refusedBackoff?: BackoffOptions;
   /** Backoff between attempts at gathering facts after one failed. */
   factsBackoff?: BackoffOptions;
+  /** Real-server health checks (a director's agent). */
+  healthChecks?: AgentExtension;
+}
+
+/** Work of the agent's own (a health-driven apply) queued between runs. */
+interface LocalJob {
+  what: string;
+  run: () => Promise<void>;
 }
 
 const FACTS_BACKOFF: BackoffOptions = { baseMs: 5000, maxMs: 300_000, factor: 2, jitter: 0.5 };
@@ -45,9 +70,9 @@ export class Agent {
   private busy = 0;
   private readonly timers: Timers;
   private readonly factsBackoff: Backoff;
-  private readonly queue = new JobQueue<RunJob>(
-    (job) => this.runJob(job),
-    (job, e) => this.o.log.error({ job: job.runId, err: e }, 'job crashed'),
+  private readonly queue = new JobQueue<RunJob | LocalJob>(
+    (job) => ('run' in job ? job.run() : this.runJob(job)),
+    (job, e) => this.o.log.error({ job: 'run' in job ? job.what : job.runId, err: e }, 'job crashed'),
   );
 
   constructor(private readonly o: AgentOptions) {
@@ -58,11 +83,15 @@ export class Agent {
   start(): void {
     const socket = this.o.connect();
     this.conn = new Connection(socket, this.timers, new Backoff(this.o.refusedBackoff ?? REFUSED_BACKOFF, this.o.random), this.o.log, {
-      connected: () => void this.sendFacts(),
+      connected: () => {
+        void this.sendFacts();
+        this.o.healthChecks?.connected();
+      },
       disconnected: () => this.stopFactsRetry(),
     });
     // One run at a time on a host; the controller also serialises, this is the agent's own guard.
     socket.on('run:start', (job) => this.queue.push(job));
+    this.o.healthChecks?.attach({ socket, exclusive: (what, fn) => this.exclusive(what, fn) });
     this.heartbeat = this.timers.setInterval(() => {
       if (socket.connected) socket.emit('heartbeat', this.health());
     }, this.o.heartbeatMs ?? 5000);
@@ -73,6 +102,27 @@ export class Agent {
     this.stopFactsRetry();
     this.timers.clearInterval(this.heartbeat);
     this.conn?.close();
+  }
+
+  /**
+   * Runs `fn` in the job queue, so that it and the runs never write the host's kernel tables at
+   * the same time (one ipvsadm writer at a time).
+   */
+  exclusive<T>(what: string, fn: (ctx: ModuleContext) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({
+        what,
+        run: async () => {
+          try {
+            this.facts ??= await this.gather();
+            const ctx: ModuleContext = { root: this.o.root, check: false, exec: this.o.exec, facts: this.facts, kernel: new KernelState({ exec: this.o.exec }), ...this.o.healthChecks?.context() };
+            resolve(await fn(ctx));
+          } catch (e) {
+            reject(e as Error);
+          }
+        },
+      });
+    });
   }
 
   /** Resolves when every job received so far has ended. */
@@ -138,7 +188,7 @@ export class Agent {
     try {
       this.facts ??= await this.gather();
       const facts = { ...this.facts, ...job.factsOverride };
-      const ctx = { root: this.o.root, check: job.check, exec: this.o.exec, facts, kernel: new KernelState({ exec: this.o.exec }) };
+      const ctx = { root: this.o.root, check: job.check, exec: this.o.exec, facts, kernel: new KernelState({ exec: this.o.exec }), ...this.o.healthChecks?.context() };
       const results = await runTasks(job.tasks, this.o.modules ?? MODULES, ctx, { check: job.check, diff: job.diff }, (r) => socket.emit('task:result', job.runId, r));
       const ms = this.timers.now() - started;
       socket.emit('run:end', { runId: job.runId, host: this.o.name, ms });

@@ -7,8 +7,9 @@ import { exec } from '../common/exec.js';
 import { createLogger, parseLogLevel } from '../common/log.js';
 import { PROTOCOL_VERSION, type ClientToServerEvents, type ServerToClientEvents } from '../common/protocol.js';
 import { Agent } from './agent.js';
+import { HealthAgent } from './health-agent.js';
 
-const USAGE = 'usage: agent --controller URL --token TOKEN --name NAME [--root DIR] [--heartbeat SECONDS] [--log-level LEVEL]';
+const USAGE = 'usage: agent --controller URL --token TOKEN --name NAME [--root DIR] [--state DIR] [--heartbeat SECONDS] [--log-level LEVEL]';
 
 function fail(msg: string): never {
   process.stderr.write(`agent: ${msg}\n${USAGE}\n`);
@@ -23,6 +24,7 @@ const { values } = (() => {
         token: { type: 'string', default: process.env.LVSCTL_TOKEN },
         name: { type: 'string' },
         root: { type: 'string', default: '/' },
+        state: { type: 'string' },
         heartbeat: { type: 'string', default: '5' },
         'log-level': { type: 'string', default: 'info' },
       },
@@ -44,14 +46,19 @@ const level = (() => {
   }
 })();
 const root = path.resolve(values.root!);
+// The agent's own files (health checks, their states); under --root when one is given, so that
+// agents sharing a machine (the lab) keep theirs apart.
+const stateDir = path.resolve(values.state ?? path.join(root, 'var/lib/lvsctl-agent'));
 const heartbeatMs = Math.max(1, Number(values.heartbeat)) * 1000;
 const controller = values.controller!;
 const token = values.token!;
 
 const log = createLogger({ level, name: 'agent' }).child({ agent: name });
 
+const healthChecks = new HealthAgent({ stateDir, exec, log: log.child({ component: 'health' }) });
 const agent = new Agent({
   name,
+  healthChecks,
   root,
   exec,
   log,
@@ -68,13 +75,19 @@ const agent = new Agent({
       transports: ['websocket'],
     }),
 });
-log.info({ controller, root }, 'agent starting');
+log.info({ controller, root, stateDir }, 'agent starting');
+// Checks run from the saved state before (and without) any controller.
+await healthChecks.restore();
+healthChecks.start();
 agent.start();
 
-// The socket keeps the process alive; these make SIGTERM a clean exit.
+// The socket keeps the process alive; these make SIGTERM a clean exit once the health
+// checker's apply or state write in flight has ended.
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.on(sig, () => {
     agent.stop();
-    process.exit(0);
+    // Bounded: an apply waiting behind a long run in the job queue must not hold the exit.
+    const bound = new Promise((resolve) => setTimeout(resolve, 5000).unref());
+    void Promise.race([healthChecks.stop(), bound]).finally(() => process.exit(0));
   });
 }

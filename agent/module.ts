@@ -3,6 +3,7 @@ import type { Exec } from '../common/exec.js';
 import type { HostFacts } from '../common/protocol.js';
 import { confinedPath } from './root-path.js';
 import type { KernelState } from './kstate/kernel-state.js';
+import type { IpvsHealth, TaskRef } from './health/ipvs-hook.js';
 import type { Table } from './kstate/tables.js';
 
 export interface ModuleContext {
@@ -13,6 +14,10 @@ export interface ModuleContext {
   facts: HostFacts;
   /** The run's kernel and host tables (agent/kstate), read once each until an apply touches them. */
   kernel: KernelState;
+  /** On an agent that runs health checks: the checker the ipvs module plans against (docs/HEALTH.md). */
+  health?: IpvsHealth;
+  /** The task being run (set by the runner), for modules whose state outlives the run. */
+  task?: TaskRef;
 }
 
 /**

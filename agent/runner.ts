@@ -74,7 +74,8 @@ export async function runTasks(
       result = { ...base, status: 'skipped', msg: p.task.skip, ms: 0 };
     } else {
       try {
-        const { changed, plan } = await runOne(p.module!, p.args, ctx, opts);
+        const task = { name: p.task.name, ...(p.task.role ? { role: p.task.role } : {}) };
+        const { changed, plan } = await runOne(p.module!, p.args, { ...ctx, task }, opts);
         result = {
           ...base,
           status: changed ? 'changed' : 'ok',

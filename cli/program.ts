@@ -1,6 +1,7 @@
 import { Argument, Command } from 'commander';
 import { ERRORS, EXIT } from '../common/errors.js';
 import type { EndpointFlags } from './client.js';
+import { defineHealth } from './health-program.js';
 import { defineLab } from './lab-program.js';
 import { planOptions, tcpPort, type Done } from './options.js';
 import type { RunFlags } from './run-request.js';
@@ -10,7 +11,7 @@ type JsonFlags = EndpointFlags & { json?: boolean };
 const EXIT_CODES = `
 Exit codes: ${EXIT.ok} ok, ${EXIT.error} error, ${EXIT.hostFailed} a host failed, ${EXIT.hostUnreachable} a host unreachable,
   ${ERRORS.CTL_ERR_INVENTORY_PARSE.exit} bad inventory/role/playbook/arguments, ${ERRORS.CTL_ERR_USAGE.exit} bad options, ${EXIT.drift} drift found (ctl drift),
-  ${EXIT.labNotRunning} no lab running (ctl lab status), ${ERRORS.CTL_ERR_INTERNAL.exit} internal error.
+  ${EXIT.labNotRunning} no lab running (ctl lab status), ${EXIT.drainTimeout} connections still open at the timeout (ctl drain --wait), ${ERRORS.CTL_ERR_INTERNAL.exit} internal error.
 Environment: LVSCTL_URL, LVSCTL_TOKEN (the controller), LVSCTL_INVENTORY (default -i).
 'ctl help COMMAND' or 'ctl COMMAND --help' shows a command's options.`;
 
@@ -96,6 +97,7 @@ export function buildProgram(done: Done): Command {
     .option('--json', 'the API answer as JSON')
     .action(async (_o, cmd: Command) => done(await (await import('./schedules-command.js')).schedulesCommand(cmd.optsWithGlobals<JsonFlags>())));
 
+  defineHealth(program, done);
   defineLab(program.command('lab'), done);
   return program;
 }

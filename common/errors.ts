@@ -35,6 +35,8 @@ export const ERRORS = {
   CTL_ERR_CERT_NOT_FOUND: { exit: 1, status: 404, message: 'no certificate issued to that host' },
   CTL_ERR_TOKEN_NOT_FOUND: { exit: 1, status: 404, message: 'no token of that name' },
   CTL_ERR_API_RESPONSE: { exit: 1, status: 502, message: 'controller answer does not match the API schema' },
+  /** `ctl drain --wait` returns EXIT.drainTimeout for it: the host stays drained, connections remain. */
+  CTL_ERR_DRAIN_TIMEOUT: { exit: 1, status: 504, message: 'a drained host still had active connections at the timeout' },
   CTL_ERR_INTERNAL: { exit: 250, status: 500, message: 'internal error' },
 } as const;
 
@@ -79,6 +81,7 @@ export function isCtlError(e: unknown): e is CtlError {
 
 /**
  * Exit codes that are outcomes, not errors: a run's, as ansible-playbook uses them, then ours
- * (`ctl drift` found drift; `ctl lab status` found no lab running, as `systemctl status` would).
+ * (`ctl drift` found drift; `ctl lab status` found no lab running, as `systemctl status` would;
+ * `ctl drain --wait` reached its timeout with connections still open, CTL_ERR_DRAIN_TIMEOUT).
  */
-export const EXIT = { ok: 0, error: 1, hostFailed: 2, hostUnreachable: 3, drift: 6, labNotRunning: 7 } as const;
+export const EXIT = { ok: 0, error: 1, hostFailed: 2, hostUnreachable: 3, drift: 6, labNotRunning: 7, drainTimeout: 8 } as const;

@@ -8,6 +8,9 @@ import { agentRoutes } from './routes/agents.js';
 import { runRoutes } from './routes/runs.js';
 import { healthView } from './routes/health-view.js';
 import { adminRoutes } from './routes/admin.js';
+import { healthRoutes } from './routes/health.js';
+import { HealthHub } from './health-hub.js';
+import { HealthRecords } from './health-records.js';
 import { loadSchedules, Scheduler } from './schedules.js';
 import { useZodSchemas, type ZodTypeProvider } from './zod-schemas.js';
 import { HealthResponseSchema, ScheduleListSchema } from '../common/api.js';
@@ -43,6 +46,7 @@ export interface Controller {
   store: Store;
   runs: RunManager;
   scheduler: Scheduler;
+  health: HealthHub;
   close(): Promise<void>;
 }
 
@@ -63,6 +67,8 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
   useZodSchemas(app);
   const hub = new AgentHub(app.server, store, opts.token, undefined, log.child({ component: 'hub' }));
   const runs = new RunManager(store, hub, opts.jobTimeoutMs, log.child({ component: 'runs' }));
+  const healthRecords = new HealthRecords(store);
+  const health = new HealthHub(hub, healthRecords, (h) => store.agent(h)?.facts, log.child({ component: 'health' }));
 
   app.addHook('onRequest', async (req) => {
     if (req.url === '/api/health') return;
@@ -94,6 +100,7 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
   agentRoutes(app, hub);
   runRoutes(app, { store, runs, planEnv });
   healthView(app, hub);
+  healthRoutes(app, { health, records: healthRecords });
 
   return {
     app,
@@ -101,6 +108,7 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
     store,
     runs,
     scheduler,
+    health,
     async close() {
       await scheduler.stop();
       await hub.close();

@@ -15,7 +15,7 @@ import { silentLogger, type Logger } from '../common/log.js';
 import type { Store } from './store.js';
 import type { AgentView } from '../common/api.js';
 
-type AgentSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
+export type AgentSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
 export interface JobHandlers {
   onResult(r: TaskResult): void;
@@ -52,6 +52,7 @@ export class AgentHub {
   readonly io: Server<ClientToServerEvents, ServerToClientEvents>;
   private readonly conns = new Map<string, Conn>();
   private readonly lastHeartbeat = new Map<string, number>();
+  private readonly agentHooks: ((name: string, socket: AgentSocket) => void)[] = [];
 
   constructor(
     server: HttpServer,
@@ -111,6 +112,22 @@ export class AgentHub {
       for (const h of conn.jobs.values()) h.onLost(`agent disconnected: ${reason}`);
       conn.jobs.clear();
     });
+    for (const hook of this.agentHooks) hook(name, socket);
+  }
+
+  /** Called for every accepted agent connection, after the hub's own handlers (controller/health-hub.ts). */
+  onAgent(hook: (name: string, socket: AgentSocket) => void): void {
+    this.agentHooks.push(hook);
+  }
+
+  /** The live connection of a host. */
+  socketOf(name: string): AgentSocket | undefined {
+    return this.conns.get(name)?.socket;
+  }
+
+  /** Hosts connected now. */
+  online(): string[] {
+    return [...this.conns.keys()].sort();
   }
 
   isOnline(name: string): boolean {
