@@ -1,10 +1,8 @@
 import test from 'ava';
-import { EventEmitter } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { AgentHost } from '../../agent/agent.js';
-import type { AgentSocket } from '../../agent/connection.js';
 import { HealthAgent } from '../../agent/health-agent.js';
 import { adjust, type Adjusted } from '../../agent/health/adjust.js';
 import { healthConfig, type HealthArgs } from '../../agent/health/config.js';
@@ -22,6 +20,7 @@ import { describeIssues } from '../../agent/validate.js';
 import { facts } from '../helpers/fake-ctx.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { FakeIpvs } from '../helpers/fake-ipvs.js';
+import { FakeAgentSocket } from '../helpers/fake-agent-socket.js';
 
 /**
  * The ipvs module wired to the health checker: it plans against the declaration adjusted by
@@ -171,25 +170,6 @@ test('apply: the read-back after -R is compared with the table the task planned,
 
 // ---------------------------------------------------------------- the real checker, fake clock and kernel
 
-class Sock extends EventEmitter implements AgentSocket {
-  connected = false;
-  active = true;
-  readonly sent: { event: string; args: unknown[] }[] = [];
-  override emit(event: string, ...args: unknown[]): boolean {
-    this.sent.push({ event, args });
-    return true;
-  }
-  receive(event: string, ...args: unknown[]): void {
-    super.emit(event, ...args);
-  }
-  connect(): this {
-    return this;
-  }
-  close(): this {
-    return this;
-  }
-}
-
 async function world(t: { teardown: (fn: () => Promise<void>) => void }, dir?: string, fake = new FakeIpvs()) {
   const stateDir = dir ?? (await mkdtemp(path.join(os.tmpdir(), 'lvst-hw-')));
   const root = await mkdtemp(path.join(os.tmpdir(), 'lvst-hw-root-'));
@@ -202,7 +182,7 @@ async function world(t: { teardown: (fn: () => Promise<void>) => void }, dir?: s
     exec: fake.exec,
     runCheck: (spec) => new Promise((resolve) => clock.setTimeout(() => resolve(answers.get(spec.target.address) ?? { ok: true, detail: 'HTTP 200' }), 5)),
   });
-  const socket = new Sock();
+  const socket = new FakeAgentSocket();
   const ctx = (check: boolean): ModuleContext => ({ root, check, exec: fake.exec, facts: facts({ root }), kernel: new KernelState({ exec: fake.exec }), health: agent });
   const host: AgentHost = { socket, exclusive: async (_what, fn) => fn(ctx(false)) };
   agent.attach(host);
