@@ -132,9 +132,10 @@ async function undrainAll(t: ExecutionContext): Promise<void> {
   for (const d of st.drained) await ctlOk(t, ['undrain', d.host]);
 }
 
-/** Nothing drained, both web servers up, both real servers back at their declared weight. */
+/** The role's defaults, nothing drained, both web servers up, both real servers back at their declared weight. */
 async function settled(t: ExecutionContext): Promise<void> {
   await undrainAll(t);
+  await director(t);
   await httpd('server3', 'start');
   await httpd('server4', 'start');
   for (const a of Object.values(RS)) await waitWeight(t, a, 1, boundFor(DEFAULT_CHECK, 'up'));
@@ -268,7 +269,7 @@ test.serial('DR, tcp and exec checks (per real server, from host vars): each det
   writeFileSync(file, JSON.stringify({ all: { children: { lvs: { children: { realservers: { hosts: { server3: { lvs_rs_healthcheck: exec }, server4: { lvs_rs_healthcheck: 'tcp' } } } } } } } }));
   await ctlOk(t, ['run', 'role', 'lvs-director-dr', '--hosts', 'server2', ...inv(), '-i', file]);
   await httpd('server3', 'stop');
-  await waitWeight(t, RS.server3, 0, boundFor({ ...DEFAULT_CHECK, ...exec }, 'down'));
+  await waitWeight(t, RS.server3, 0, boundFor(exec, 'down'));
   await httpd('server4', 'stop');
   await waitWeight(t, RS.server4, 0, boundFor({ type: 'tcp' }, 'down'));
   const status = await ctlOk(t, ['status']);
@@ -277,7 +278,7 @@ test.serial('DR, tcp and exec checks (per real server, from host vars): each det
   t.regex(await events(since), /172\.25\.7\.3:80 {2}up -> down: exit 7 /);
   await httpd('server3', 'start');
   await httpd('server4', 'start');
-  await waitWeight(t, RS.server3, 1, boundFor({ ...DEFAULT_CHECK, ...exec }, 'up'));
+  await waitWeight(t, RS.server3, 1, boundFor(exec, 'up'));
   await waitWeight(t, RS.server4, 1, boundFor({ type: 'tcp' }, 'up'));
   t.regex(await ctlOk(t, ['status']), /^ {4}172\.25\.7\.3:80 +1 +1 +up +exec +\S+ \(\d+ ms\) +exit 0 /m);
   await director(t);
