@@ -35,7 +35,7 @@ test.before(async (t) => {
 
 test.after.always(async () => {
   rmSync(tmp, { recursive: true, force: true });
-  if (!process.env.KEEP_LAB) await stopTestLab();
+  await stopTestLab();
 });
 
 function theLab(): TestLab {
