@@ -7,10 +7,27 @@ import { JobControl } from './job-control.js';
 import { JobJournal } from './job-journal.js';
 import { JobQueue } from './job-queue.js';
 import { KernelState } from './kstate/kernel-state.js';
-import type { AnyModule } from './module.js';
+import type { AnyModule, ModuleContext } from './module.js';
 import { MODULES } from './modules/index.js';
 import { runTasks } from './runner.js';
 import { realTimers, type Timers } from './timers.js';
+
+/** What the agent offers a part that runs beside its jobs (the health checker). */
+export interface AgentHost {
+  socket: AgentSocket;
+  /** Runs `fn` in the job queue, between runs, with a module context as a run gets it (not check mode). */
+  exclusive<T>(what: string, fn: (ctx: ModuleContext) => Promise<T>): Promise<T>;
+}
+
+/** A part that runs beside the agent's jobs: agent/health-agent.ts. */
+export interface AgentExtension {
+  /** Once, when the agent starts. */
+  attach(host: AgentHost): void;
+  /** At every (re)connect. */
+  connected(): void;
+  /** Fields it adds to the module context of every job. */
+  context(): Partial<ModuleContext>;
+}
 
 export interface AgentOptions {
   name: string;
@@ -34,6 +51,15 @@ export interface AgentOptions {
   factsBackoff?: BackoffOptions;
   /** The agent's state folder (job journal); in memory only when left out. */
   stateDir?: string;
+  /** Real-server health checks (a director's agent). */
+  healthChecks?: AgentExtension;
+}
+
+/** Work of the agent's own (a health-driven apply) queued between runs. */
+interface LocalJob {
+  local: true;
+  what: string;
+  run: () => Promise<void>;
 }
 
 const FACTS_BACKOFF: BackoffOptions = { baseMs: 5000, maxMs: 300_000, factor: 2, jitter: 0.5 };
@@ -51,9 +77,9 @@ export class Agent {
   private busy = 0;
   private readonly timers: Timers;
   private readonly factsBackoff: Backoff;
-  private readonly queue = new JobQueue<RunJob>(
-    (job) => this.runJob(job),
-    (job, e) => this.o.log.error({ job: job.runId, err: e }, 'job crashed'),
+  private readonly queue = new JobQueue<RunJob | LocalJob>(
+    (job) => ('local' in job ? job.run() : this.runJob(job)),
+    (job, e) => this.o.log.error({ job: 'local' in job ? job.what : job.runId, err: e }, 'job crashed'),
   );
 
   /** Job ids run once, deadlines, cancels, and the journal a restarted controller asks for. */
@@ -70,7 +96,10 @@ export class Agent {
   start(): void {
     const socket = this.o.connect();
     this.conn = new Connection(socket, this.timers, new Backoff(this.o.refusedBackoff ?? REFUSED_BACKOFF, this.o.random), this.o.log, {
-      connected: () => void this.sendFacts(),
+      connected: () => {
+        void this.sendFacts();
+        this.o.healthChecks?.connected();
+      },
       disconnected: () => this.stopFactsRetry(),
     }, new Backoff(this.o.definitiveBackoff ?? DEFINITIVE_BACKOFF, this.o.random));
     // One run at a time on a host; the controller also serialises, this is the agent's own guard.
@@ -79,6 +108,7 @@ export class Agent {
     socket.on('job:journal', (q, ack) => {
       if (typeof ack === 'function') ack(this.journal.forRun(String(q?.run)));
     });
+    this.o.healthChecks?.attach({ socket, exclusive: (what, fn) => this.exclusive(what, fn) });
     this.heartbeat = this.timers.setInterval(() => {
       if (socket.connected) socket.emit('heartbeat', this.health());
     }, this.o.heartbeatMs ?? 5000);
@@ -90,6 +120,28 @@ export class Agent {
     this.timers.clearInterval(this.heartbeat);
     this.conn?.close();
     return this.journal.flush();
+  }
+
+  /**
+   * Runs `fn` in the job queue, so that it and the runs never write the host's kernel tables at
+   * the same time (one ipvsadm writer at a time).
+   */
+  exclusive<T>(what: string, fn: (ctx: ModuleContext) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({
+        local: true,
+        what,
+        run: async () => {
+          try {
+            this.facts ??= await this.gather();
+            const ctx: ModuleContext = { root: this.o.root, check: false, exec: this.o.exec, facts: this.facts, kernel: new KernelState({ exec: this.o.exec }), ...this.o.healthChecks?.context() };
+            resolve(await fn(ctx));
+          } catch (e) {
+            reject(e as Error);
+          }
+        },
+      });
+    });
   }
 
   /** Resolves when every job received so far has ended. */
@@ -174,7 +226,7 @@ export class Agent {
     try {
       this.facts ??= await this.gather();
       const facts = { ...this.facts, ...job.factsOverride };
-      const ctx = { root: this.o.root, check: job.check, exec, facts, kernel: new KernelState({ exec }) };
+      const ctx = { root: this.o.root, check: job.check, exec, facts, kernel: new KernelState({ exec }), ...this.o.healthChecks?.context() };
       const results = await runTasks(job.tasks, this.o.modules ?? MODULES, ctx, { check: job.check, diff: job.diff, job: turn.stops }, (r) => {
         this.jobs.result(job, r);
         socket.emit('task:result', job.runId, r);

@@ -1,5 +1,5 @@
 import type { Logger } from '../common/log.js';
-import type { ClientToServerEvents, ServerToClientEvents, RunJob } from '../common/protocol.js';
+import type { ClientToServerEvents, RunJob, ServerToClientEvents } from '../common/protocol.js';
 import type { Timers } from './timers.js';
 
 /** The part of socket.io-client's Socket the agent uses (a fake in unit tests). */
@@ -11,8 +11,7 @@ export interface AgentSocket {
   on(event: 'disconnect', listener: (reason: string) => void): unknown;
   on(event: 'connect_error', listener: (err: Error) => void): unknown;
   on(event: 'run:start', listener: (job: RunJob) => void): unknown;
-  on(event: 'run:cancel', listener: ServerToClientEvents['run:cancel']): unknown;
-  on(event: 'job:journal', listener: ServerToClientEvents['job:journal']): unknown;
+  on<E extends keyof ServerToClientEvents>(event: E, listener: ServerToClientEvents[E]): unknown;
   emit<E extends keyof ClientToServerEvents>(event: E, ...args: Parameters<ClientToServerEvents[E]>): unknown;
   connect(): unknown;
   close(): unknown;

@@ -16,6 +16,7 @@ const USAGE =
   'usage: agent --controller https://HOST:PORT [--name NAME] [--state DIR] [--ca-fingerprint SHA256 | --ca FILE] [--enroll-token-file FILE]\n' +
   '             [--root DIR] [--heartbeat SECONDS] [--log-level LEVEL]\n' +
   '       agent --controller http://HOST:PORT --insecure [--token-file FILE] ...   (dev controller; token also from LVSCTL_TOKEN)';
+import { HealthAgent } from './health-agent.js';
 
 function fail(msg: string): never {
   process.stderr.write(`agent: ${msg}\n${USAGE}\n`);
@@ -82,8 +83,10 @@ const name = trust.name;
 const log = baseLog.child({ agent: name });
 
 let socket: Socket<ServerToClientEvents, ClientToServerEvents> | undefined;
+const healthChecks = new HealthAgent({ stateDir, exec, log: log.child({ component: 'health' }) });
 const agent = new Agent({
   name,
+  healthChecks,
   root,
   exec,
   log,
@@ -112,14 +115,20 @@ const renewal =
       })
     : undefined;
 log.info({ controller, root, ...(trust.kind === 'tls' ? { stateDir } : { insecure: true }) }, 'agent starting');
+// Checks run from the saved state before (and without) any controller.
+await healthChecks.restore();
+healthChecks.start();
 agent.start();
 renewal?.start();
 
-// The socket keeps the process alive; these make SIGTERM a clean exit.
+// The socket keeps the process alive; these make SIGTERM a clean exit once the health
+// checker's apply or state write in flight has ended.
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.on(sig, () => {
     renewal?.stop();
-    // The job journal's last lines are written before the process goes.
-    void agent.stop().finally(() => process.exit(0));
+    // The job journal's last lines are written before the process goes; bounded, since a
+    // health apply waiting behind a long run in the job queue must not hold the exit.
+    const bound = new Promise((resolve) => setTimeout(resolve, 5000).unref());
+    void Promise.race([Promise.all([agent.stop(), healthChecks.stop()]), bound]).finally(() => process.exit(0));
   });
 }

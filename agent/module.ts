@@ -4,6 +4,7 @@ import type { FieldDrift } from '../common/findings.js';
 import type { HostFacts } from '../common/protocol.js';
 import { confinedPath } from './root-path.js';
 import type { KernelState } from './kstate/kernel-state.js';
+import type { IpvsHealth, TaskRef } from './health/ipvs-hook.js';
 import type { Table } from './kstate/tables.js';
 
 export interface ModuleContext {
@@ -20,6 +21,10 @@ export interface ModuleContext {
    * with a long wait of its own should watch it too.
    */
   signal?: AbortSignal;
+  /** On an agent that runs health checks: the checker the ipvs module plans against (docs/HEALTH.md). */
+  health?: IpvsHealth;
+  /** The task being run (set by the runner), for modules whose state outlives the run. */
+  task?: TaskRef;
 }
 
 /**

@@ -114,7 +114,8 @@ export async function runTasks(
       result = { ...base, status: 'skipped', msg: stop, ms: 0 };
     } else {
       try {
-        const { changed, plan } = await runLimited(p, ctx, opts);
+        const task = { name: p.task.name, ...(p.task.role ? { role: p.task.role } : {}) };
+        const { changed, plan } = await runLimited(p, { ...ctx, task }, opts);
         result = {
           ...base,
           status: changed ? 'changed' : 'ok',

@@ -1,6 +1,7 @@
 import { Argument, Command } from 'commander';
 import { ERRORS, EXIT } from '../common/errors.js';
 import type { EndpointFlags } from './client.js';
+import { defineHealth } from './health-program.js';
 import { defineLab } from './lab-program.js';
 import { defineAgentTrust, defineControllerTrust } from './trust-program.js';
 import { planOptions, runControlOptions, tcpPort, type Done } from './options.js';
@@ -13,6 +14,7 @@ Exit codes: ${EXIT.ok} ok, ${EXIT.error} error, ${EXIT.hostFailed} a host failed
   ${ERRORS.CTL_ERR_INVENTORY_PARSE.exit} bad inventory/role/playbook/arguments, ${ERRORS.CTL_ERR_USAGE.exit} bad options, ${EXIT.drift} drift found (ctl drift),
   ${EXIT.labNotRunning} no lab running (ctl lab status), ${ERRORS.CTL_ERR_CONTROLLER_LOST.exit} the controller went away during the run,
   ${ERRORS.CTL_ERR_HOSTS_BUSY.exit} a host busy with another run (--no-wait, --wait-timeout), ${ERRORS.CTL_ERR_RUN_CANCELLED.exit} the run was cancelled,
+  ${EXIT.drainTimeout} connections still open at the timeout (ctl drain --wait),
   ${ERRORS.CTL_ERR_INTERNAL.exit} internal error.
 Environment: LVSCTL_URL, LVSCTL_TOKEN or LVSCTL_TOKEN_FILE, LVSCTL_CA (the controller), LVSCTL_INVENTORY (default -i).
 'ctl help COMMAND' or 'ctl COMMAND --help' shows a command's options.`;
@@ -113,6 +115,7 @@ export function buildProgram(done: Done): Command {
     .option('--json', 'the API answer as JSON')
     .action(async (_o, cmd: Command) => done(await (await import('./schedules-command.js')).schedulesCommand(cmd.optsWithGlobals<JsonFlags>())));
 
+  defineHealth(program, done);
   defineLab(program.command('lab'), done);
   return program;
 }

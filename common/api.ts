@@ -258,3 +258,7 @@ export type ApiMirrorsProtocol = [
   Holds<Exactly<z.infer<typeof RenderedTaskSchema>, RenderedTask>>,
   Holds<Exactly<z.infer<typeof HealthSchema>, Health>>,
 ];
+
+// ---- Real-server health: /api/status, /api/events, /api/drain (common/health-api.ts) ----
+
+export * from './health-api.js';

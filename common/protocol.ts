@@ -1,3 +1,5 @@
+import type { HealthReply, HealthTransitionWire } from './health-api.js';
+
 /**
  * The controller <-> agent protocol: one typed file used by both sides (socket.io's typed
  * events). Bump PROTOCOL_VERSION on any incompatible change; the hub refuses other versions.
@@ -154,6 +156,10 @@ export interface ServerToClientEvents {
   'run:cancel': (cancel: JobCancel) => void;
   /** The agent's journal of the run's jobs (after a controller restart, to complete its record). */
   'job:journal': (query: JournalQuery, ack: (jobs: JobRecord[]) => void) => void;
+  /** The operator's drained real server addresses (`ctl drain`), whole, at every connect and change. */
+  'health:drained': (addresses: string[]) => void;
+  /** Asks a director for its health checker's snapshot and the kernel's IPVS counters. */
+  'health:snapshot': (ack: (reply: HealthReply) => void) => void;
 }
 
 export interface ClientToServerEvents {
@@ -161,4 +167,6 @@ export interface ClientToServerEvents {
   heartbeat: (health: Health) => void;
   'task:result': (runId: string, result: TaskResult) => void;
   'run:end': (end: RunEnd) => void;
+  /** A director's health checker saw or made a change (docs/HEALTH.md, Transitions). */
+  'health:transition': (t: HealthTransitionWire) => void;
 }

@@ -9,6 +9,9 @@ import { agentRoutes } from './routes/agents.js';
 import { runRoutes } from './routes/runs.js';
 import { healthView } from './routes/health-view.js';
 import { adminRoutes } from './routes/admin.js';
+import { healthRoutes } from './routes/health.js';
+import { HealthHub } from './health-hub.js';
+import { HealthRecords } from './health-records.js';
 import { loadSchedules, Scheduler } from './schedules.js';
 import { useZodSchemas, type ZodTypeProvider } from './zod-schemas.js';
 import { HealthResponseSchema, ScheduleListSchema } from '../common/api.js';
@@ -60,6 +63,7 @@ export interface Controller {
   /** The CA, enrollment and API tokens; undefined on an `--insecure-http` controller. */
   trust: Trust | undefined;
   recovery: RunRecovery;
+  health: HealthHub;
   close(): Promise<void>;
 }
 
@@ -86,6 +90,8 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
   // Runs a stopped controller left `running` are marked interrupted before anything else runs.
   const recovery = new RunRecovery(store, hub, { log: log.child({ component: 'recovery' }) });
   await recovery.start();
+  const healthRecords = new HealthRecords(store);
+  const health = new HealthHub(hub, healthRecords, (h) => store.agent(h)?.facts, log.child({ component: 'health' }));
 
   const apiAuth = trust ? trustApiAuth(trust, opts.dataDir) : devTokenAuth(opts.token!, opts.dataDir);
   await useApiAuth(app, apiAuth, trustLog);
@@ -118,6 +124,7 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
   loginRoutes(app, apiAuth, trustLog);
   trustAdminRoutes(app, { trust, auth: apiAuth, hub, log: trustLog });
   if (trust) enrollRoutes(app, { trust, log: trustLog });
+  healthRoutes(app, { health, records: healthRecords });
 
   return {
     app,
@@ -127,6 +134,7 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
     scheduler,
     trust,
     recovery,
+    health,
     async close() {
       recovery.close();
       await scheduler.stop();

@@ -18,7 +18,7 @@ import { agentAuthMiddleware, type AgentAuthenticator } from './agent-auth.js';
 
 export { tokensEqual } from './agent-auth.js';
 
-type AgentSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
+export type AgentSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
 export interface JobHandlers {
   onResult(r: TaskResult): void;
@@ -52,6 +52,7 @@ export class AgentHub {
   /** Cancels for agents not connected now, sent when they come back (until their jobs' deadline). */
   private readonly cancels = new Map<string, { cancel: JobCancel; until: number }[]>();
   private readonly connectListeners: ((name: string) => void)[] = [];
+  private readonly agentHooks: ((name: string, socket: AgentSocket) => void)[] = [];
 
   constructor(
     server: HttpServer | HttpsServer,
@@ -104,6 +105,7 @@ export class AgentHub {
       conn.jobs.clear();
     });
     for (const fn of this.connectListeners) fn(name);
+    for (const hook of this.agentHooks) hook(name, socket);
   }
 
   /** Called with the agent's name each time an agent connects (after its handlers are set). */
@@ -137,6 +139,21 @@ export class AgentHub {
     this.log.warn({ agent: name, peer: peerOf(conn.socket), reason }, 'agent cut off');
     conn.socket.disconnect(true);
     return true;
+  }
+
+  /** Called for every accepted agent connection, after the hub's own handlers (controller/health-hub.ts). */
+  onAgent(hook: (name: string, socket: AgentSocket) => void): void {
+    this.agentHooks.push(hook);
+  }
+
+  /** The live connection of a host. */
+  socketOf(name: string): AgentSocket | undefined {
+    return this.conns.get(name)?.socket;
+  }
+
+  /** Hosts connected now. */
+  online(): string[] {
+    return [...this.conns.keys()].sort();
   }
 
   isOnline(name: string): boolean {

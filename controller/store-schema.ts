@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { CtlError } from '../common/errors.js';
 import type { HostFacts, RenderedTask, TaskResult } from '../common/protocol.js';
+import type { HealthEvent } from '../common/health-api.js';
 import { startLine, type JournalLine } from './run-journal.js';
 import { summarize, type HostRunStatus, type RunIndexEntry, type RunRecord } from './run-record.js';
 
@@ -29,6 +30,15 @@ export interface StoreData {
   runs: RunIndexEntry[];
   /** host -> role slot -> what that slot's roles own there after the last applied run. */
   ledger: Record<string, Record<string, LedgerEntry[]>>;
+  /** Real-server health (controller/health-records.ts): drained hosts and the directors' transitions. */
+  health?: HealthData;
+}
+
+export interface HealthData {
+  /** host -> the addresses drained for it (`ctl drain`), until `ctl undrain`. */
+  drained: Record<string, { addresses: string[]; at: string }>;
+  /** Health transitions as the directors reported them, oldest first, bounded. */
+  events: HealthEvent[];
 }
 
 /** A run id names its journal file, so it must be a plain file name. */
@@ -57,6 +67,12 @@ const schemaV2 = z.looseObject({
     z.looseObject({ ...runMeta, hosts: count, totals: z.object({ ok: count, changed: count, failed: count, skipped: count, unreachable: count }) }),
   ),
   ledger: z.record(z.string(), z.record(z.string(), z.array(z.looseObject({ id: z.string(), module: z.string(), retire: z.record(z.string(), z.unknown()) })))),
+  health: z
+    .looseObject({
+      drained: z.record(z.string(), z.looseObject({ addresses: z.array(z.string()), at: z.string() })),
+      events: z.array(z.looseObject({ host: z.string(), receivedAt: z.string(), kind: z.enum(['realserver', 'quorum', 'sorry', 'drain']), service: z.string(), at: z.number() })),
+    })
+    .optional(),
 });
 
 /** Version 1 kept whole runs, tasks and results included, in store.json. */

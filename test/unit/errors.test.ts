@@ -18,3 +18,14 @@ test('oneLine names file, line and field like a compiler', (t) => {
   t.is(new CtlError('CTL_ERR_USAGE', 'bad').oneLine(), 'bad');
   t.is(new CtlError('CTL_ERR_PATTERN', 'x', { field: 'hosts' }).exitCode, 4);
 });
+
+test('an outcome exit code (drift, no lab, drain timeout) is never also an error exit code, and no two outcomes share one', (t) => {
+  const outcomes = Object.entries(EXIT).filter(([k]) => !['ok', 'error', 'hostFailed', 'hostUnreachable'].includes(k));
+  const codes = outcomes.map(([, c]) => c);
+  t.is(new Set(Object.values(EXIT)).size, Object.values(EXIT).length, JSON.stringify(EXIT));
+  for (const [name, code] of outcomes) {
+    const clash = Object.entries(ERRORS).filter(([, e]) => e.exit === code).map(([k]) => k);
+    t.deepEqual(clash, [], `EXIT.${name} (${code}) is also the exit code of ${clash.join(', ')}`);
+  }
+  t.true(codes.length > 0);
+});
