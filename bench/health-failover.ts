@@ -146,7 +146,7 @@ async function main() {
   if (KEEPALIVED) console.log(`keepalived: installed ${(await ensurePackages(BENCH_PACKAGES)).join(' ') || 'already'}`);
   const up = await labUp({ paths, port: await freePort(), mode: 'dr', log: (m) => console.log(`lab: ${m}`) });
   const ctl = async (args: string[]) => {
-    const r = await exec(process.execPath, [CTL, ...args, '--controller', up.url, '--token', up.token], { cwd: REPO, timeoutMs: 600_000 });
+    const r = await exec(process.execPath, [CTL, ...args], { cwd: REPO, env: { ...process.env, LVSCTL_LAB_DIR: paths.dir, LVSCTL_URL: '', LVSCTL_TOKEN: '', LVSCTL_CA: '' }, timeoutMs: 600_000 });
     if (r.code !== 0) throw new Error(`ctl ${args.join(' ')}: exit ${r.code}: ${r.stdout}${r.stderr}`);
     return r.stdout;
   };

@@ -124,7 +124,7 @@ test.serial('the controller killed mid-run: ctl says so and exits with its code;
   t.is(await watch.exit, ERRORS.CTL_ERR_CONTROLLER_LOST.exit);
   const errLines = watch.out().split('\n').filter((l) => l.startsWith('ERROR!'));
   t.is(errLines.length, 1);
-  t.regex(errLines[0]!, new RegExp(`^ERROR! the controller at http://127\\.0\\.0\\.1:7480 went away while run ${id} was going \\(.+\\); the agents finish their tasks on their own`));
+  t.regex(errLines[0]!, new RegExp(`^ERROR! the controller at https://127\\.0\\.0\\.1:7480 went away while run ${id} was going \\(.+\\); the agents finish their tasks on their own`));
   t.notRegex(watch.out(), /internal error/);
 
   await cluster.startController('controller-again');

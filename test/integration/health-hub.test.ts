@@ -51,7 +51,7 @@ function director(t: import('ava').ExecutionContext, url: string, name = 'server
 
 const api = (c: Controller, method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object) =>
   c.app.inject({ method, url, headers: { authorization: 'Bearer tok' }, ...(payload ? { payload } : {}) });
-const ctlRun = (url: string, args: string[]) => exec(process.execPath, [CTL, ...args, '--controller', url, '--token', 'tok'], { cwd: REPO, env: { ...process.env, NO_COLOR: '1' }, timeoutMs: 60_000 });
+const ctlRun = (url: string, args: string[]) => exec(process.execPath, [CTL, ...args, '--controller', url], { cwd: REPO, env: { ...process.env, NO_COLOR: '1', LVSCTL_TOKEN: 'tok' }, timeoutMs: 60_000 });
 
 test('transitions are stored with their time and listed by /api/events and ctl events; what is not a transition is refused', async (t) => {
   const { ctl, url, lines } = await controller(t, path.join(data, 'events'));

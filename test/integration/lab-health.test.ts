@@ -65,7 +65,7 @@ const DEFAULT_CHECK = { type: 'http', path: '/' };
 
 function ctl(args: string[]) {
   const l = theLab();
-  return exec(process.execPath, [CTL, ...args, '--controller', l.url, '--token', l.token], { cwd: REPO, env: { ...process.env, NO_COLOR: '1' }, timeoutMs: 300_000 });
+  return exec(process.execPath, [CTL, ...args], { cwd: REPO, env: { ...process.env, NO_COLOR: '1', LVSCTL_LAB_DIR: l.paths.dir, LVSCTL_URL: '', LVSCTL_TOKEN: '', LVSCTL_CA: '' }, timeoutMs: 300_000 });
 }
 const inv = () => ['-i', MODES[mode].inv, '-i', 'inventory/lab.yml'];
 
