@@ -242,9 +242,9 @@ test.serial('a rogue TLS server with its own CA gets no token and no handshake, 
 
 test.serial('enrollment: a token used twice, expired or for another host is refused and logged; without a token the request waits for accept or reject', async (t) => {
   const fp = fingerprintOf(caFile);
-  const agent = (name: string, extra: string[] = []) => {
+  const agent = (name: string, extra: string[] = [], ca = ['--ca-fingerprint', fp]) => {
     mkdirSync(root(name), { recursive: true });
-    startAgent(procs, name, ['--controller', url, '--name', name, '--root', root(name), '--state', state(name), '--ca-fingerprint', fp, ...extra]);
+    startAgent(procs, name, ['--controller', url, '--name', name, '--root', root(name), '--state', state(name), ...ca, ...extra]);
   };
   const once = tokenFileWith('enroll-once', await enrollToken(['--hosts', 'late[1:2]', '--uses', '1']));
   agent('late1', ['--enroll-token-file', once]);
@@ -268,7 +268,8 @@ test.serial('enrollment: a token used twice, expired or for another host is refu
     await procs.kill(h);
   }
 
-  agent('web1');
+  // The CA as a file copied from the controller, the other way to pin it.
+  agent('web1', [], ['--ca', caFile]);
   agent('web2');
   const pending = await waitFor('two pending', async () => {
     const list = JSON.parse((await ctl(['agents', 'pending', '--json'])).stdout) as { host: string; key: string }[];
