@@ -10,7 +10,7 @@ import { exec } from '../../common/exec.js';
 import { EXIT } from '../../common/errors.js';
 import type { HealthEvent, StatusResponse } from '../../common/health-api.js';
 import { eventLine } from '../../cli/events-command.js';
-import { startTestLab, stopTestLab, type TestLab } from '../helpers/lab.js';
+import { endTestLab, startTestLab, type TestLab } from '../helpers/lab.js';
 import { CTL, REPO } from '../helpers/procs.js';
 
 /**
@@ -35,7 +35,7 @@ test.before(async (t) => {
 
 test.after.always(async () => {
   rmSync(tmp, { recursive: true, force: true });
-  await stopTestLab();
+  await endTestLab();
 });
 
 function theLab(): TestLab {

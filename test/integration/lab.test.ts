@@ -6,7 +6,7 @@ import { LAB_HOST_NAMES } from '../../lab/topology.js';
 import { exec } from '../../common/exec.js';
 import type { RenderedTask, TaskResult } from '../../common/protocol.js';
 import { findListed, parseList } from '../../agent/ipvs/parse-list.js';
-import { startTestLab, stopTestLab, type TestLab } from '../helpers/lab.js';
+import { endTestLab, startTestLab, stopTestLab, type TestLab } from '../helpers/lab.js';
 import { task, type NetnsJob } from '../helpers/netns.js';
 import { CTL, REPO } from '../helpers/procs.js';
 
@@ -31,7 +31,7 @@ test.before(async (t) => {
 });
 
 test.after.always(async () => {
-  await stopTestLab();
+  await endTestLab();
 });
 
 function theLab(): TestLab {
