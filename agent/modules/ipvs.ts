@@ -7,7 +7,7 @@ import type { ListTable } from '../ipvs/parse-list.js';
 import { batchText, changeLine, reconcile, type IpvsChange } from '../ipvs/plan.js';
 import { realServerKey, renderTable, serviceKey, type IpvsTable, type VirtualService } from '../ipvs/table.js';
 import type { KernelState } from '../kstate/kernel-state.js';
-import { describeIpvs } from '../ipvs/describe.js';
+import { describeIpvs, type HealthChange, type SaveChange } from '../ipvs/describe.js';
 import { realServerHealthShape, refineServiceHealth, serviceHealthShape } from '../health/service-schema.js';
 import { healthSource } from '../health/ipvs-hook.js';
 import { healthLabels, healthSummary, type HealthObserved } from '../ipvs/health-plan.js';
@@ -110,7 +110,7 @@ interface Observed {
   /** On a director whose agent runs health checks: the table to plan against (docs/HEALTH.md). */
   health?: HealthObserved;
 }
-type Change = IpvsChange | { kind: 'save'; path: string } | { kind: 'health'; source: string };
+type Change = IpvsChange | SaveChange | HealthChange;
 
 /**
  * The table each task's read planned against, for the read-back after `-R`: a health

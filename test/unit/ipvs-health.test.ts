@@ -296,3 +296,24 @@ test('a task with policy purge replaces what other tasks declared; a report task
   t.deepEqual(w.agent.monitor.sourceIds(), ['lvs-director/virtual service']);
   t.deepEqual(w.agent.monitor.snapshot().services.map((s) => s.service), [SVC]);
 });
+
+test('drift findings of the ipvs task: none for an inhibited server, one for a declaration the checker does not run, one for a hand deletion', async (t) => {
+  const { checkFindings } = await import('../../agent/watch/check.js');
+  const h = new FakeHealth();
+  h.states[`${SVC} 172.25.7.3:80`] = { state: 'down', reason: 'HTTP 503' };
+  const fake = new FakeIpvs(SN(0, 1));
+  const ctx: ModuleContext = { root: '/', check: true, exec: fake.exec, facts: facts(), kernel: new KernelState({ exec: fake.exec }), health: h };
+  const task: RenderedTask = { name: 'virtual service', module: 'ipvs', role: 'lvs-director', args: { ...ARGS, save: undefined } };
+  const modules = new Map([['ipvs', ipvs]]);
+  t.deepEqual(
+    (await checkFindings([task], modules, ctx)).map((f) => f.text),
+    ['the health checker does not run this declaration of the virtual services'],
+  );
+  h.held = true;
+  t.deepEqual(await checkFindings([task], modules, { ...ctx, kernel: new KernelState({ exec: fake.exec }) }), [], 'weight 0 set by health is no finding');
+  fake.table.services[0].realServers.splice(1, 1);
+  t.deepEqual(
+    (await checkFindings([task], modules, { ...ctx, kernel: new KernelState({ exec: fake.exec }) })).map((f) => f.text),
+    ['real server 172.25.7.4:80 missing from TCP 172.25.7.200:80'],
+  );
+});
