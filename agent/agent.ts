@@ -2,6 +2,7 @@ import type { Exec } from '../common/exec.js';
 import type { Logger } from '../common/log.js';
 import type { HostFacts, Health, RunJob, TaskStatus } from '../common/protocol.js';
 import { Backoff, Connection, REFUSED_BACKOFF, type AgentSocket, type BackoffOptions } from './connection.js';
+import { DriftAgent, type DriftAgentOptions } from './drift-agent.js';
 import { gatherFacts, health } from './facts.js';
 import { JobQueue } from './job-queue.js';
 import { KernelState } from './kstate/kernel-state.js';
@@ -28,6 +29,12 @@ export interface AgentOptions {
   refusedBackoff?: BackoffOptions;
   /** Backoff between attempts at gathering facts after one failed. */
   factsBackoff?: BackoffOptions;
+  /** The agent's state folder (held desired state); the drift watch runs only with one. */
+  stateDir?: string;
+  /** Drift watch interval (default 5 s; 0: state held, not watched). */
+  driftIntervalMs?: number;
+  /** Test seams of the drift watch (its clock, `ip monitor`, the IPVS read). */
+  drift?: Pick<DriftAgentOptions, 'timers' | 'kernelEvents' | 'readIpvs' | 'resumeAfterMs'>;
 }
 
 const FACTS_BACKOFF: BackoffOptions = { baseMs: 5000, maxMs: 300_000, factor: 2, jitter: 0.5 };
@@ -43,6 +50,7 @@ export class Agent {
   private factsRetry: unknown;
   private heartbeat: unknown;
   private busy = 0;
+  private drift: DriftAgent | undefined;
   private readonly timers: Timers;
   private readonly factsBackoff: Backoff;
   private readonly queue = new JobQueue<RunJob>(
@@ -58,9 +66,13 @@ export class Agent {
   start(): void {
     const socket = this.o.connect();
     this.conn = new Connection(socket, this.timers, new Backoff(this.o.refusedBackoff ?? REFUSED_BACKOFF, this.o.random), this.o.log, {
-      connected: () => void this.sendFacts(),
+      connected: () => {
+        void this.sendFacts();
+        this.drift?.connected();
+      },
       disconnected: () => this.stopFactsRetry(),
     });
+    if (this.o.stateDir !== undefined) this.startDrift(socket, this.o.stateDir);
     // One run at a time on a host; the controller also serialises, this is the agent's own guard.
     socket.on('run:start', (job) => this.queue.push(job));
     this.heartbeat = this.timers.setInterval(() => {
@@ -69,10 +81,40 @@ export class Agent {
     socket.connect();
   }
 
-  stop(): void {
+  stop(): Promise<void> {
     this.stopFactsRetry();
     this.timers.clearInterval(this.heartbeat);
     this.conn?.close();
+    return this.drift?.stop() ?? Promise.resolve();
+  }
+
+  /** The held desired state and its watch (agent/drift-agent.ts). */
+  private startDrift(socket: AgentSocket, stateDir: string): void {
+    const drift = new DriftAgent({
+      stateDir,
+      root: this.o.root,
+      exec: this.o.exec,
+      log: this.o.log.child({ component: 'drift' }),
+      modules: this.o.modules ?? MODULES,
+      facts: async () => (this.facts ??= await this.gather()),
+      sink: {
+        get connected() {
+          return socket.connected;
+        },
+        findings: (r) => socket.emit('drift:findings', r),
+        ipvs: (r) => socket.emit('ipvs:report', r),
+      },
+      intervalMs: this.o.driftIntervalMs,
+      ...this.o.drift,
+    });
+    this.drift = drift;
+    socket.on('desired:set', (state) => void drift.setDesired(state));
+    void drift.start();
+  }
+
+  /** The drift watch, when the agent has a state folder. */
+  get driftAgent(): DriftAgent | undefined {
+    return this.drift;
   }
 
   /** Resolves when every job received so far has ended. */
@@ -135,6 +177,7 @@ export class Agent {
     const log = this.o.log.child({ job: job.runId });
     this.busy = 1;
     log.info({ tasks: job.tasks.length, check: job.check, ...(job.factsOverride ? { factsOverride: job.factsOverride } : {}) }, 'run started');
+    if (!job.check) await this.drift?.beforeApply();
     try {
       this.facts ??= await this.gather();
       const facts = { ...this.facts, ...job.factsOverride };
@@ -151,6 +194,7 @@ export class Agent {
       log.error({ tasks: job.tasks.length, err: e, ms: Math.round(ms) }, 'run failed');
     } finally {
       this.busy = 0;
+      if (!job.check) this.drift?.afterApply();
     }
   }
 }

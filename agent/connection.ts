@@ -1,5 +1,5 @@
 import type { Logger } from '../common/log.js';
-import type { ClientToServerEvents, RunJob } from '../common/protocol.js';
+import type { ClientToServerEvents, DesiredState, RunJob } from '../common/protocol.js';
 import type { Timers } from './timers.js';
 
 /** The part of socket.io-client's Socket the agent uses (a fake in unit tests). */
@@ -11,6 +11,7 @@ export interface AgentSocket {
   on(event: 'disconnect', listener: (reason: string) => void): unknown;
   on(event: 'connect_error', listener: (err: Error) => void): unknown;
   on(event: 'run:start', listener: (job: RunJob) => void): unknown;
+  on(event: 'desired:set', listener: (state: DesiredState) => void): unknown;
   emit<E extends keyof ClientToServerEvents>(event: E, ...args: Parameters<ClientToServerEvents[E]>): unknown;
   connect(): unknown;
   close(): unknown;

@@ -7,8 +7,9 @@ import { exec } from '../common/exec.js';
 import { createLogger, parseLogLevel } from '../common/log.js';
 import { PROTOCOL_VERSION, type ClientToServerEvents, type ServerToClientEvents } from '../common/protocol.js';
 import { Agent } from './agent.js';
+import { DEFAULT_STATE_DIR } from './drift-agent.js';
 
-const USAGE = 'usage: agent --controller URL --token TOKEN --name NAME [--root DIR] [--heartbeat SECONDS] [--log-level LEVEL]';
+const USAGE = 'usage: agent --controller URL --token TOKEN --name NAME [--root DIR] [--state DIR] [--heartbeat SECONDS] [--drift-interval SECONDS] [--log-level LEVEL]';
 
 function fail(msg: string): never {
   process.stderr.write(`agent: ${msg}\n${USAGE}\n`);
@@ -23,7 +24,9 @@ const { values } = (() => {
         token: { type: 'string', default: process.env.LVSCTL_TOKEN },
         name: { type: 'string' },
         root: { type: 'string', default: '/' },
+        state: { type: 'string', default: DEFAULT_STATE_DIR },
         heartbeat: { type: 'string', default: '5' },
+        'drift-interval': { type: 'string', default: '5' },
         'log-level': { type: 'string', default: 'info' },
       },
     });
@@ -45,6 +48,9 @@ const level = (() => {
 })();
 const root = path.resolve(values.root!);
 const heartbeatMs = Math.max(1, Number(values.heartbeat)) * 1000;
+const driftInterval = Number(values['drift-interval']);
+if (!(driftInterval >= 0)) fail(`--drift-interval '${values['drift-interval']}' must be a number of seconds (0 turns the watch off)`);
+const stateDir = path.resolve(values.state!);
 const controller = values.controller!;
 const token = values.token!;
 
@@ -56,9 +62,11 @@ const agent = new Agent({
   exec,
   log,
   heartbeatMs,
+  stateDir,
+  driftIntervalMs: driftInterval * 1000,
   connect: (): Socket<ServerToClientEvents, ClientToServerEvents> =>
     io(controller, {
-      auth: { token, name, protocol: PROTOCOL_VERSION },
+      auth: { token, name, protocol: PROTOCOL_VERSION, heartbeatMs },
       autoConnect: false,
       // socket.io-client's backoff is exponential with +-50% jitter, so a restarted controller is
       // not hit by every agent in the same instant.
@@ -68,13 +76,12 @@ const agent = new Agent({
       transports: ['websocket'],
     }),
 });
-log.info({ controller, root }, 'agent starting');
+log.info({ controller, root, state: stateDir, driftIntervalS: driftInterval }, 'agent starting');
 agent.start();
 
 // The socket keeps the process alive; these make SIGTERM a clean exit.
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.on(sig, () => {
-    agent.stop();
-    process.exit(0);
+    void agent.stop().finally(() => process.exit(0));
   });
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Diff, Health, HostFacts, RenderedTask, TaskResult } from './protocol.js';
+import { AgentStateSchema, RunLabelSchema } from './view.js';
 
 /**
  * The controller's HTTP API, defined once: a zod schema for every request part and response of
@@ -153,6 +154,8 @@ export const RunKindSchema = z.enum(['role', 'playbook', 'drift', 'tasks']);
 export const RunOriginSchema = z.enum(['operator', 'schedule']);
 /** `interrupted`: the controller stopped while the run was going. */
 export const RunStatusSchema = z.enum(['running', 'done', 'interrupted']);
+/** `intentional`: an operator (or a schedule) asked for it; `corrective`: the drift policy `fix` started it. */
+export { RunLabelSchema };
 
 export const RunSummarySchema = z.object({
   id: z.string(),
@@ -160,6 +163,7 @@ export const RunSummarySchema = z.object({
   kind: RunKindSchema,
   origin: RunOriginSchema,
   status: RunStatusSchema,
+  label: RunLabelSchema,
   check: z.boolean(),
   createdAt: isoTime,
   finishedAt: isoTime.nullable(),
@@ -189,6 +193,7 @@ export const RunRecordSchema = z.object({
   kind: RunKindSchema,
   origin: RunOriginSchema,
   status: RunStatusSchema,
+  label: RunLabelSchema.optional(),
   check: z.boolean(),
   diff: z.boolean(),
   createdAt: isoTime,
@@ -214,6 +219,52 @@ export const RunStreamEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('recap'), recap: RecapByHostSchema }),
 ]);
 export type RunStreamEvent = z.infer<typeof RunStreamEventSchema>;
+
+// ---- POST /login, POST /logout: the health view's session (no API token needed to ask) ----
+
+export const LoginRequestSchema = z.strictObject({ token: z.string().min(1).max(512) });
+
+// ---- GET /api/findings, GET /api/findings/history: drift findings ----
+
+/** A drift finding on a host with its times (controller/findings.ts keeps them). */
+export const HostFindingSchema = z.object({
+  host: z.string(),
+  role: z.string().optional(),
+  task: z.string(),
+  module: z.string(),
+  /** What differs; names the object, never its value. */
+  field: z.string(),
+  /** What the host has (null: absent). */
+  before: z.string().nullable(),
+  /** What the task wants (null: absent). */
+  after: z.string().nullable(),
+  text: z.string(),
+  firstSeen: isoTime,
+  lastSeen: isoTime,
+  resolvedAt: isoTime.optional(),
+});
+export type HostFindingView = z.infer<typeof HostFindingSchema>;
+
+export const FindingsQuerySchema = z.object({
+  /** One host (an agent name). */
+  host: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be an agent name (letters, digits, _ . -)').optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).optional(),
+});
+
+/** Per host with a held desired state: whether its watch can be trusted to be current. */
+export const WatchedHostSchema = z.object({
+  host: z.string(),
+  state: AgentStateSchema,
+  /** Revision of the held desired state; its slots. */
+  revision: count,
+  slots: z.array(z.string()),
+  /** When its agent last reported a check of this revision (null: not since the controller started). */
+  reportedAt: isoTime.nullable(),
+});
+
+export const OpenFindingsSchema = z.object({ findings: z.array(HostFindingSchema), hosts: z.array(WatchedHostSchema) });
+export type OpenFindings = z.infer<typeof OpenFindingsSchema>;
+export const FindingHistorySchema = z.array(HostFindingSchema);
 
 // ---- Compile-time: the schemas above that mirror the agent protocol describe exactly its types ----
 

@@ -2,6 +2,11 @@
  * The controller <-> agent protocol: one typed file used by both sides (socket.io's typed
  * events). Bump PROTOCOL_VERSION on any incompatible change; the hub refuses other versions.
  */
+import type { DesiredState, DriftReport } from './desired-state.js';
+import type { IpvsReport } from './ipvs-report.js';
+
+export type { DesiredState, DriftReport, IpvsReport };
+
 export const PROTOCOL_VERSION = 1;
 
 export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped';
@@ -101,10 +106,14 @@ export interface AgentAuth {
   token: string;
   name: string;
   protocol: number;
+  /** How often the agent sends heartbeats; the controller counts missed ones (default 5000). */
+  heartbeatMs?: number;
 }
 
 export interface ServerToClientEvents {
   'run:start': (job: RunJob) => void;
+  /** The host's held desired state (after each applying run, and at every connect). */
+  'desired:set': (state: DesiredState) => void;
 }
 
 export interface ClientToServerEvents {
@@ -112,4 +121,8 @@ export interface ClientToServerEvents {
   heartbeat: (health: Health) => void;
   'task:result': (runId: string, result: TaskResult) => void;
   'run:end': (end: RunEnd) => void;
+  /** The drift watch's findings, whenever a check differs from the one before, and at every connect. */
+  'drift:findings': (report: DriftReport) => void;
+  /** A director's live IPVS table and counters, when they changed. */
+  'ipvs:report': (report: IpvsReport) => void;
 }

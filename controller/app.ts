@@ -1,12 +1,17 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { fastifyCookie } from '@fastify/cookie';
 import { CtlError, isCtlError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/log.js';
-import { AgentHub, tokensEqual } from './hub.js';
+import { AgentHub } from './hub.js';
 import { RunManager } from './run-manager.js';
 import { Store, type StoreLog } from './store.js';
 import { agentRoutes } from './routes/agents.js';
 import { runRoutes } from './routes/runs.js';
-import { healthView } from './routes/health-view.js';
+import { viewPage } from './view/routes.js';
+import { loginRoutes } from './routes/login.js';
+import { Sessions } from './auth/sessions.js';
+import { requestAuth } from './request-auth.js';
+import { wireDrift, type DriftOptions, type DriftParts } from './drift-wiring.js';
 import { adminRoutes } from './routes/admin.js';
 import { loadSchedules, Scheduler } from './schedules.js';
 import { useZodSchemas, type ZodTypeProvider } from './zod-schemas.js';
@@ -35,6 +40,10 @@ export interface ControllerOptions {
   storeRetryMs?: number;
   /** Where store write errors are logged (default: stderr). */
   log?: StoreLog;
+  /** Drift, the live view, metrics: unresponsive agents, the fix policy's rate limit. */
+  drift?: DriftOptions;
+  /** A token that may read /metrics only (a Prometheus scrape job's). */
+  metricsToken?: string;
 }
 
 export interface Controller {
@@ -43,6 +52,8 @@ export interface Controller {
   store: Store;
   runs: RunManager;
   scheduler: Scheduler;
+  /** Findings, held desired states, events, metrics, the view (drift-wiring.ts). */
+  drift: DriftParts;
   close(): Promise<void>;
 }
 
@@ -64,12 +75,9 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
   const hub = new AgentHub(app.server, store, opts.token, undefined, log.child({ component: 'hub' }));
   const runs = new RunManager(store, hub, opts.jobTimeoutMs, log.child({ component: 'runs' }));
 
-  app.addHook('onRequest', async (req) => {
-    if (req.url === '/api/health') return;
-    const header = req.headers.authorization ?? '';
-    const given = header.startsWith('Bearer ') ? header.slice(7) : ((req.query as { token?: string })?.token ?? '');
-    if (!tokensEqual(given, opts.token)) throw new CtlError('CTL_ERR_UNAUTHORIZED', 'missing or wrong token (Authorization: Bearer TOKEN)');
-  });
+  await app.register(fastifyCookie);
+  const sessions = Sessions.open(opts.dataDir);
+  app.addHook('onRequest', requestAuth({ token: opts.token, sessions, metricsToken: opts.metricsToken }));
 
   app.setErrorHandler((err, _req, reply) => {
     if (isCtlError(err)) return reply.code(err.status).send({ error: err.toJSON() });
@@ -88,12 +96,14 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
   const scheduler = new Scheduler(runs, planEnv, log.child({ component: 'schedules' }));
   scheduler.start(schedules);
 
-  adminRoutes(app, { store, hub });
+  const drift = wireDrift(app, { store, hub, runs, sessions, log, options: opts.drift });
+  adminRoutes(app, { store, hub, forgotten: (name) => drift.forget(name) });
   const api = app.withTypeProvider<ZodTypeProvider>();
   api.get('/api/schedules', { schema: { response: { 200: ScheduleListSchema } } }, async () => scheduler.list());
   agentRoutes(app, hub);
   runRoutes(app, { store, runs, planEnv });
-  healthView(app, hub);
+  viewPage(app);
+  loginRoutes(app, { sessions, token: opts.token });
 
   return {
     app,
@@ -101,8 +111,10 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
     store,
     runs,
     scheduler,
+    drift,
     async close() {
       await scheduler.stop();
+      drift.close();
       await hub.close();
       await app.close();
       await store.close();

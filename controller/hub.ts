@@ -15,7 +15,20 @@ import { silentLogger, type Logger } from '../common/log.js';
 import type { Store } from './store.js';
 import type { AgentView } from '../common/api.js';
 
-type AgentSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
+export type AgentSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
+
+/** Follows agents as they come and go (drift, the live view, events); see AgentHub.listen. */
+export interface HubListener {
+  /** A new connection: the listener may add handlers of its own to the socket and emit on it. */
+  connected?(name: string, socket: AgentSocket): void;
+  disconnected?(name: string, reason: string): void;
+  heartbeat?(name: string): void;
+  facts?(name: string): void;
+  refused?(refusal: { peer: string; agent?: string; reason: string }): void;
+}
+
+/** The heartbeat interval an agent that does not say its own is assumed to have. */
+export const DEFAULT_HEARTBEAT_MS = 5000;
 
 export interface JobHandlers {
   onResult(r: TaskResult): void;
@@ -28,6 +41,7 @@ interface Conn {
   socket: AgentSocket;
   connectedAt: number;
   heartbeatAt: number;
+  heartbeatMs: number;
   health?: Health;
   jobs: Map<string, JobHandlers>;
 }
@@ -52,6 +66,7 @@ export class AgentHub {
   readonly io: Server<ClientToServerEvents, ServerToClientEvents>;
   private readonly conns = new Map<string, Conn>();
   private readonly lastHeartbeat = new Map<string, number>();
+  private readonly listeners = new Set<HubListener>();
 
   constructor(
     server: HttpServer,
@@ -62,13 +77,15 @@ export class AgentHub {
   ) {
     // A generous ping timeout: an agent busy on an emulated or loaded host answers late, and a
     // dead agent's socket closes at once anyway.
-    this.io = new Server(server, { serveClient: false, pingInterval: 15_000, pingTimeout: 30_000 });
+    // serveClient: the health view loads /socket.io/socket.io.js from here.
+    this.io = new Server(server, { serveClient: true, pingInterval: 15_000, pingTimeout: 30_000 });
     this.io.use((socket, next) => {
       const auth = socket.handshake.auth as Partial<AgentAuth>;
       const refuse = (reason: string): void => {
         // The name as given, cut short: it is untrusted input and may be anything.
         const name = typeof auth.name === 'string' ? auth.name.slice(0, 64) : undefined;
         this.log.warn({ peer: peerOf(socket), ...(name !== undefined ? { agent: name } : {}), reason }, 'agent refused');
+        this.tell('refused', { peer: peerOf(socket), ...(name !== undefined ? { agent: name } : {}), reason });
         next(new Error(reason));
       };
       if (typeof auth.token !== 'string' || !tokensEqual(auth.token, token)) return refuse('unauthorized: bad token');
@@ -79,11 +96,36 @@ export class AgentHub {
     this.io.on('connection', (socket) => this.accept(socket));
   }
 
+  /** Follows agents from now on; returns the function that stops it. */
+  listen(l: HubListener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  private tell<K extends keyof HubListener>(what: K, ...args: Parameters<NonNullable<HubListener[K]>>): void {
+    for (const l of this.listeners) {
+      try {
+        (l[what] as ((...a: typeof args) => void) | undefined)?.(...args);
+      } catch (e) {
+        this.log.error({ err: e, listener: what }, 'hub listener failed');
+      }
+    }
+  }
+
+  /** Whether an agent is connected, when it last sent a heartbeat, and how often it sends them. */
+  liveness(name: string): { connected: boolean; heartbeatAt?: number; heartbeatMs: number } {
+    const conn = this.conns.get(name);
+    const at = this.lastHeartbeat.get(name);
+    return { connected: !!conn, ...(at !== undefined ? { heartbeatAt: at } : {}), heartbeatMs: conn?.heartbeatMs ?? DEFAULT_HEARTBEAT_MS };
+  }
+
   private accept(socket: AgentSocket): void {
-    const name = (socket.handshake.auth as AgentAuth).name;
+    const auth = socket.handshake.auth as AgentAuth;
+    const name = auth.name;
     const old = this.conns.get(name);
     if (old) old.socket.disconnect(true);
-    const conn: Conn = { socket, connectedAt: this.clock(), heartbeatAt: this.clock(), jobs: new Map() };
+    const heartbeatMs = typeof auth.heartbeatMs === 'number' && auth.heartbeatMs >= 100 && auth.heartbeatMs <= 3_600_000 ? auth.heartbeatMs : DEFAULT_HEARTBEAT_MS;
+    const conn: Conn = { socket, connectedAt: this.clock(), heartbeatAt: this.clock(), heartbeatMs, jobs: new Map() };
     this.conns.set(name, conn);
     this.lastHeartbeat.set(name, conn.heartbeatAt);
     const address = peerOf(socket);
@@ -92,11 +134,13 @@ export class AgentHub {
 
     socket.on('facts', (facts) => {
       this.store.upsertAgent(name, { facts, lastSeen: new Date().toISOString() });
+      this.tell('facts', name);
     });
     socket.on('heartbeat', (health) => {
       conn.health = health;
       conn.heartbeatAt = this.clock();
       this.lastHeartbeat.set(name, conn.heartbeatAt);
+      this.tell('heartbeat', name);
     });
     socket.on('task:result', (runId, result) => conn.jobs.get(runId)?.onResult(result));
     socket.on('run:end', (end) => {
@@ -110,7 +154,9 @@ export class AgentHub {
       this.store.upsertAgent(name, { lastSeen: new Date().toISOString() });
       for (const h of conn.jobs.values()) h.onLost(`agent disconnected: ${reason}`);
       conn.jobs.clear();
+      if (!this.conns.has(name)) this.tell('disconnected', name, reason);
     });
+    this.tell('connected', name, socket);
   }
 
   isOnline(name: string): boolean {

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { silentLogger, type Logger } from '../common/log.js';
 import type { FactsOverride, RenderedTask, TaskResult } from '../common/protocol.js';
 import type { AgentHub } from './hub.js';
-import { recap, type Recap, type RunOrigin } from './run-record.js';
+import type { PlannedSlot } from './drift-policy-var.js';
+import { hostClean, recap, type Recap, type RunLabel, type RunOrigin } from './run-record.js';
 import type { HostRun, LedgerEntry, RunRecord, Store } from './store.js';
 
 export { recap, type Recap };
@@ -32,6 +33,17 @@ export interface RunSpec {
   plays: PlaySpec[];
   /** host -> role slot -> what this run declares there; recorded when the run applied. */
   ledger?: Record<string, Record<string, LedgerEntry[]>>;
+  /** host -> each role slot's tasks: the host's desired state once this run applied them cleanly. */
+  desired?: Record<string, PlannedSlot[]>;
+  /** `corrective` when the drift policy started it (default intentional). */
+  label?: RunLabel;
+}
+
+/** Follows runs as they go (drift, metrics, the live view); a watcher that throws is logged and ignored. */
+export interface RunWatcher {
+  started?(run: RunRecord, spec: RunSpec): void;
+  result?(run: RunRecord, host: string, result: TaskResult): void;
+  ended?(run: RunRecord, spec: RunSpec): void;
 }
 
 interface Lock {
@@ -48,6 +60,7 @@ interface Lock {
 export class RunManager {
   private readonly tails = new Map<string, Promise<void>>();
   private readonly emitters = new Map<string, EventEmitter>();
+  private readonly watchers = new Set<RunWatcher>();
 
   /**
    * @param jobTimeoutMs how long a host may take for one play's task list before it is given up
@@ -60,6 +73,27 @@ export class RunManager {
     private readonly log: Logger = silentLogger,
   ) {}
 
+  /** Follows every run from now on; returns the function that stops it. */
+  watch(w: RunWatcher): () => void {
+    this.watchers.add(w);
+    return () => this.watchers.delete(w);
+  }
+
+  /** A run holds or waits for this host's lock. */
+  busy(host: string): boolean {
+    return this.tails.has(host);
+  }
+
+  private tell<K extends keyof RunWatcher>(what: K, ...args: Parameters<NonNullable<RunWatcher[K]>>): void {
+    for (const w of this.watchers) {
+      try {
+        (w[what] as ((...a: typeof args) => void) | undefined)?.(...args);
+      } catch (e) {
+        this.log.error({ err: e, watcher: what }, 'run watcher failed');
+      }
+    }
+  }
+
   start(spec: RunSpec): RunRecord {
     this.store.assertWritable();
     const run: RunRecord = {
@@ -71,6 +105,7 @@ export class RunManager {
       diff: spec.diff,
       createdAt: new Date().toISOString(),
       status: 'running',
+      label: spec.label ?? 'intentional',
       hosts: {},
     };
     const tasks: Record<string, RenderedTask[]> = {};
@@ -85,7 +120,8 @@ export class RunManager {
     em.setMaxListeners(100);
     this.emitters.set(run.id, em);
     const locks = Object.keys(run.hosts).map((h) => this.lock(h));
-    this.log.info({ run: run.id, title: run.title, hosts: Object.keys(run.hosts), check: run.check }, 'run started');
+    this.log.info({ run: run.id, title: run.title, hosts: Object.keys(run.hosts), check: run.check, label: run.label }, 'run started');
+    this.tell('started', run, spec);
     void (async () => {
       try {
         await Promise.all(locks.map((l) => l.ready));
@@ -110,6 +146,7 @@ export class RunManager {
         for (const l of locks) l.release();
         this.store.endRun(run);
         this.logEnd(run);
+        this.tell('ended', run, spec);
         em.emit('event', { type: 'end', run } satisfies RunEvent);
         this.emitters.delete(run.id);
       }
@@ -123,8 +160,7 @@ export class RunManager {
    */
   private record(run: RunRecord, ledger: Record<string, Record<string, LedgerEntry[]>>): void {
     for (const [host, slots] of Object.entries(ledger)) {
-      const h = run.hosts[host];
-      const clean = h.status === 'done' && !h.error && h.results.length === h.tasks && h.results.every((r) => r.status !== 'failed');
+      const clean = hostClean(run.hosts[host]);
       for (const [slot, entries] of Object.entries(slots)) {
         const next = clean ? entries : [...new Map([...this.store.ledger(host, slot), ...entries].map((e) => [e.id, e])).values()];
         this.store.setLedger(host, slot, next);
@@ -181,6 +217,7 @@ export class RunManager {
           onResult: (r) => {
             const result = { ...r, index: r.index + base };
             this.store.addResult(run, host, result);
+            this.tell('result', run, host, result);
             em.emit('event', { type: 'result', host, result } satisfies RunEvent);
           },
           onEnd: (end) => {

@@ -106,7 +106,7 @@ export function guestInitScript(o: GuestInitOptions): string {
   L.push(`      if [ -f ${shq(agentMain)} ]; then`);
   L.push(
     `        ip netns exec "$1" node ${shq(agentMain)} --controller ${shq(url)} --token ${shq(o.token)} ` +
-      '--name "$1" --root "$root" </dev/null >>"$log" 2>&1',
+      '--name "$1" --root "$root" --state "$root/var/lib/lvsctl-agent" </dev/null >>"$log" 2>&1',
   );
   L.push('        echo "lvslab: agent exited with $?, restarting" >>"$log"; sleep 3');
   L.push(`      else sleep 5; fi`);

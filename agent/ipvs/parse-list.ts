@@ -7,7 +7,7 @@ import { realServerKey, serviceKey, type Forwarding, type ServiceProtocol } from
  */
 
 /** Which `-L` variant the text is, from its title lines (print_title). */
-export type ListFormat = 'plain' | 'tun-info' | 'thresholds' | 'persistent-conn' | 'stats';
+export type ListFormat = 'plain' | 'tun-info' | 'thresholds' | 'persistent-conn' | 'stats' | 'rate';
 
 export interface Stats {
   conns: number;
@@ -15,6 +15,15 @@ export interface Stats {
   outPkts: number;
   inBytes: number;
   outBytes: number;
+}
+
+/** `--rate`: per second, as the kernel's estimator averages them (about the last few seconds). */
+export interface Rates {
+  cps: number;
+  inPps: number;
+  outPps: number;
+  inBps: number;
+  outBps: number;
 }
 
 export interface ListedServer {
@@ -31,6 +40,7 @@ export interface ListedServer {
   lThreshold?: number;
   tunnelInfo?: string;
   stats?: Stats;
+  rate?: Rates;
 }
 
 export interface ListedService {
@@ -48,6 +58,7 @@ export interface ListedService {
   pe?: string;
   ops?: boolean;
   stats?: Stats;
+  rate?: Rates;
   realServers: ListedServer[];
 }
 
@@ -75,9 +86,15 @@ function stats(t: string[]): Stats {
   return { conns, inPkts, outPkts, inBytes, outBytes };
 }
 
+function rates(t: string[]): Rates {
+  if (t.length !== 5) throw new Error('expected 5 rates');
+  const [cps, inPps, outPps, inBps, outBps] = t.map(largeNum);
+  return { cps, inPps, outPps, inBps, outBps };
+}
+
 /**
  * Parses `ipvsadm -ln` and its variants (`--thresholds`, `--persistent-conn`, `--tun-info`,
- * `--stats [--exact]`): the connection counters ActiveConn/InActConn per real server. Trailing
+ * `--stats [--exact]`, `--rate`): the connection counters ActiveConn/InActConn per real server. Trailing
  * blanks (the `%-10u` columns pad them) are ignored.
  */
 export function parseList(text: string): ListTable {
@@ -97,7 +114,7 @@ export function parseList(text: string): ListTable {
         if (/Uthreshold/.test(line)) out.format = 'thresholds';
         else if (/PersistConn/.test(line)) out.format = 'persistent-conn';
         else if (/\bConns\b/.test(line)) out.format = 'stats';
-        else if (/\bCPS\b/.test(line)) throw new Error('--rate listings are not supported');
+        else if (/\bCPS\b/.test(line)) out.format = 'rate';
       } else if (line.startsWith('  -> RemoteAddress:Port')) {
         if (/TunnelInfo/.test(line)) out.format = 'tun-info';
       } else if (line.startsWith('  -> ')) {
@@ -133,6 +150,10 @@ function listedService(t: string[], format: ListFormat): ListedService {
   svc.key = serviceKey(svc);
   if (format === 'stats') {
     svc.stats = stats(t);
+    return svc;
+  }
+  if (format === 'rate') {
+    svc.rate = rates(t);
     return svc;
   }
   svc.scheduler = t.shift();
@@ -177,6 +198,9 @@ function listedServer(t: string[], format: ListFormat): ListedServer {
       break;
     case 'stats':
       rs.stats = stats(t.splice(0));
+      break;
+    case 'rate':
+      rs.rate = rates(t.splice(0));
       break;
   }
   if (t.length) throw new Error(`unexpected '${t.join(' ')}'`);

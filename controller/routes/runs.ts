@@ -14,6 +14,7 @@ import { planRun, type PlanEnv } from '../plan-run.js';
 import { recap, type RunEvent, type RunManager } from '../run-manager.js';
 import { assertClusterWorks, lintCluster } from '../lint.js';
 import type { Store } from '../store.js';
+import { runLabel } from '../run-record.js';
 import type { ZodTypeProvider } from '../zod-schemas.js';
 
 export interface RunRoutesOptions {
@@ -25,7 +26,7 @@ export interface RunRoutesOptions {
 export function runRoutes(fastify: FastifyInstance, { store, runs, planEnv }: RunRoutesOptions): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   app.get('/api/runs', { schema: { response: { 200: RunListSchema } } }, async () =>
-    store.runs().map((r) => ({ id: r.id, title: r.title, kind: r.kind, origin: r.origin, status: r.status, check: r.check, createdAt: r.createdAt, finishedAt: r.finishedAt ?? null, hosts: r.hosts, totals: r.totals })),
+    store.runs().map((r) => ({ id: r.id, title: r.title, kind: r.kind, origin: r.origin, status: r.status, label: runLabel(r), check: r.check, createdAt: r.createdAt, finishedAt: r.finishedAt ?? null, hosts: r.hosts, totals: r.totals })),
   );
 
   app.get('/api/runs/:id', { schema: { params: RunIdParamsSchema, response: { 200: RunDetailSchema } } }, async (req) => {

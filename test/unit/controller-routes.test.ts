@@ -64,9 +64,14 @@ test('lint refuses a broken cluster and names host and variable', async (t) => {
   );
 });
 
-test('the health view is a page listing agents', async (t) => {
-  const res = await ctl.app.inject({ url: '/?token=t0ken' });
+test('the health view is a page (no data, no token) whose snapshot lists the agents behind the token', async (t) => {
+  const res = await ctl.app.inject({ url: '/' });
   t.is(res.statusCode, 200);
   t.regex(res.headers['content-type'] as string, /text\/html/);
-  t.regex(res.body, /<h1>Agents<\/h1>/);
+  t.regex(res.body, /<h2>Agents<\/h2>/);
+  t.is((await ctl.app.inject({ url: '/api/view' })).statusCode, 401);
+  t.is((await ctl.app.inject({ url: '/api/view?token=t0ken' })).statusCode, 401, 'a token in the URL is not taken');
+  const view = await ctl.app.inject({ url: '/api/view', headers: auth });
+  t.is(view.statusCode, 200);
+  t.deepEqual(view.json().agents, []);
 });
