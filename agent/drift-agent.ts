@@ -114,6 +114,11 @@ export class DriftAgent {
     return p;
   }
 
+  /** Resolves when every push received so far has been taken. */
+  pushed(): Promise<void> {
+    return this.pushes;
+  }
+
   private async takeDesired(raw: unknown): Promise<void> {
     const r = DesiredStateSchema.safeParse(raw);
     if (!r.success) {
