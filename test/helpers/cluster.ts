@@ -14,6 +14,8 @@ export interface NsClusterOptions {
   token?: string;
   /** Extra environment for the agents (a PATH with more binaries on it). */
   agentEnv?: NodeJS.ProcessEnv;
+  /** Extra agent options (`--drift-interval 0`). */
+  agentArgs?: string[];
 }
 
 /**
@@ -56,7 +58,7 @@ export class NsCluster {
     for (const host of Object.keys(this.opts.hosts)) {
       await fs.mkdir(this.root(host), { recursive: true });
       await seed(this.root(host), host);
-      this.procs.start(host, 'ip', ['netns', 'exec', this.net.ns(this.short(host)), process.execPath, AGENT, '--controller', 'http://172.25.7.1:7480', '--token', this.token, '--name', host, '--root', this.root(host), '--state', path.join(this.tmp, 'state', host), '--heartbeat', '1'], this.opts.agentEnv);
+      this.procs.start(host, 'ip', ['netns', 'exec', this.net.ns(this.short(host)), process.execPath, AGENT, '--controller', 'http://172.25.7.1:7480', '--token', this.token, '--name', host, '--root', this.root(host), '--state', path.join(this.tmp, 'state', host), '--heartbeat', '1', ...(this.opts.agentArgs ?? [])], this.opts.agentEnv);
     }
     const want = Object.keys(this.opts.hosts).length;
     await waitFor('agents online with facts', async () => {
