@@ -1,5 +1,6 @@
 import test, { type ExecutionContext } from 'ava';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { HostFindingView, OpenFindings, RunSummary } from '../../common/api.js';
 import { exec } from '../../common/exec.js';
@@ -37,7 +38,18 @@ test.before(async (t) => {
 test.after.always(async () => {
   await browser?.close();
   await stopTestLab();
+  // The next boot is a fresh guest: it must not inherit this file's held states (policy fix
+  // among them) or findings from the test lab's controller store.
+  if (lab) forgetHeldStates(path.join(lab.paths.controllerData, 'store.json'));
 });
+
+function forgetHeldStates(file: string): void {
+  if (!existsSync(file)) return;
+  const store = JSON.parse(readFileSync(file, 'utf8')) as { desired?: unknown; findings?: unknown };
+  delete store.desired;
+  delete store.findings;
+  writeFileSync(file, JSON.stringify(store), { mode: 0o600 });
+}
 
 function theLab(): TestLab {
   if (!lab) throw new Error(`the lab did not come up: ${(bootError as Error)?.message ?? bootError}`);
