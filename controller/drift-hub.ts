@@ -28,6 +28,8 @@ export interface DriftHubOptions {
   clock?: () => Date;
   /** A host's findings or table changed (the live view refreshes). */
   changed?(host: string): void;
+  /** A host's watch reported a check of the state held for it (the fix policy looks at it). */
+  reported?(host: string): void;
 }
 
 /**
@@ -125,6 +127,7 @@ export class DriftHub {
     const result = this.o.ledger.report(host, r.data.all, at);
     this.watches.set(host, { reportedAt: at.toISOString(), revision: r.data.revision, open: r.data.all.length });
     if (result.found.length || result.changed.length || result.resolved.length) this.o.changed?.(host);
+    this.o.reported?.(host);
   }
 
   private ipvsReport(host: string, raw: unknown): void {

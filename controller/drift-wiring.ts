@@ -69,8 +69,9 @@ export function wireDrift(app: FastifyInstance, o: { store: Store; hub: AgentHub
   const desired = new DesiredStates(store);
   let view: ViewHub | undefined;
   const changed = () => view?.changed();
-  const drift = new DriftHub({ hub, runs, desired, ledger, log: log.child({ component: 'drift' }), changed });
   const corrective = new CorrectiveRuns({ runs, desired, ledger, events, log: log.child({ component: 'drift' }), minIntervalMs: opts.fixIntervalMs, maxIntervalMs: opts.fixMaxIntervalMs });
+  // Every report, not only new findings: a state newly held with policy fix repairs what was already open.
+  const drift = new DriftHub({ hub, runs, desired, ledger, log: log.child({ component: 'drift' }), changed, reported: (h) => corrective.consider(h) });
 
   ledger.onEvent((e) => {
     if (e.kind === 'changed') return;

@@ -141,6 +141,22 @@ test('policy fix: a finding of a fix role starts a corrective run of the held sl
   t.is(a.desired[1].revision, 1);
 });
 
+test('a finding already open under report is repaired once the held policy becomes fix', async (t) => {
+  const { agent, runRole } = await setup(t);
+  const a = await agent('server4');
+  await runRole('lvs-realserver-dr', 'server4');
+  await waitFor('the push', async () => a.desired[0], 5000, 20);
+  a.socket.emit('drift:findings', report(1, [vipMissing]));
+  await new Promise((r) => setTimeout(r, 300));
+  t.is(a.jobs.length, 1, 'report: nothing run');
+  await runRole('lvs-realserver-dr', 'server4', { lvs_drift_policy: 'fix' });
+  await waitFor('the new push', async () => a.desired[1], 5000, 20);
+  // The agent checks the new state and finds the same: the finding is not new, the policy is.
+  a.socket.emit('drift:findings', report(2, [vipMissing]));
+  const job = await waitFor('the corrective job', async () => a.jobs[2], 5000, 20);
+  t.deepEqual(job.tasks, a.desired[1].slots[0].tasks);
+});
+
 test('/metrics: Prometheus text behind the API or the scrape token, with agents, runs, tasks, findings and the directors\' IPVS series', async (t) => {
   const { ctl, agent, runRole } = await setup(t);
   const a = await agent('server3');
