@@ -34,7 +34,7 @@ export interface AgentOptions {
   /** Drift watch interval (default 5 s; 0: state held, not watched). */
   driftIntervalMs?: number;
   /** Test seams of the drift watch (its clock, `ip monitor`, the IPVS read). */
-  drift?: Pick<DriftAgentOptions, 'timers' | 'kernelEvents' | 'readIpvs' | 'resumeAfterMs'>;
+  drift?: Pick<DriftAgentOptions, 'timers' | 'kernelEvents' | 'readIpvs' | 'resumeAfterMs' | 'slowIntervalMs'>;
 }
 
 const FACTS_BACKOFF: BackoffOptions = { baseMs: 5000, maxMs: 300_000, factor: 2, jitter: 0.5 };

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DesiredStateSchema, heldTasks, type DesiredState, type DriftReport } from '../common/desired-state.js';
+import type { Finding } from '../common/findings.js';
 import type { Exec } from '../common/exec.js';
 import type { IpvsReport } from '../common/ipvs-report.js';
 import type { Logger } from '../common/log.js';
@@ -15,6 +16,8 @@ import { KernelEvents, type KernelEventsOptions } from './watch/kernel-events.js
 import { realTimers, type Timers } from './watch/timers.js';
 
 export const DESIRED_STATE_FILE = 'desired.json';
+
+const taskKey = (t: { role?: string; name?: string; task?: string; module: string }) => JSON.stringify([t.role ?? '', t.name ?? t.task, t.module]);
 export const DEFAULT_STATE_DIR = '/var/lib/lvsctl-agent';
 
 /** Where the watch sends what it finds; `connected` false: keep it for the next connect. */
@@ -35,6 +38,12 @@ export interface DriftAgentOptions {
   sink: DriftSink;
   /** Between checks (default 5 s); 0 turns the watch off (the state is still held). */
   intervalMs?: number;
+  /**
+   * Tasks of modules marked `slowCheck` (their read starts a command of its own: packages,
+   * services, firewall) are checked at most this often (default 60 s), and at once after a new
+   * state; between those checks their last findings stand.
+   */
+  slowIntervalMs?: number;
   /** After an applying job, how long to wait for the controller's push before watching again anyway. */
   resumeAfterMs?: number;
   timers?: Timers;
@@ -65,6 +74,8 @@ export class DriftAgent {
   /** Each new state is counted; the first check of each is sent even when its findings equal the last ones. */
   private stateGen = 0;
   private reportedGen = 0;
+  /** When the slow tasks were last checked, for which state, and what they found. */
+  private slow: { at: number; gen: number; findings: Finding[] } | undefined;
   private readonly timers: Timers;
   private readonly intervalMs: number;
 
@@ -218,7 +229,17 @@ export class DriftAgent {
     const gen = this.stateGen;
     const facts = { ...(await this.o.facts()), ...held.factsOverride };
     const kernel = new KernelState({ exec: this.o.exec });
-    const findings = await checkFindings(heldTasks(held), this.o.modules, { root: this.o.root, check: true, exec: this.o.exec, facts, kernel });
+    const now = this.timers.now();
+    const all = heldTasks(held);
+    const isSlow = (t: (typeof all)[number]) => this.o.modules.get(t.module)?.slowCheck === true;
+    const slowDue = !this.slow || this.slow.gen !== gen || now - this.slow.at >= (this.o.slowIntervalMs ?? 60_000);
+    const tasks = slowDue ? all : all.filter((t) => !isSlow(t));
+    const checked = await checkFindings(tasks, this.o.modules, { root: this.o.root, check: true, exec: this.o.exec, facts, kernel });
+    if (slowDue) {
+      const slowTasks = new Set(all.filter(isSlow).map(taskKey));
+      this.slow = { at: now, gen, findings: checked.filter((f) => slowTasks.has(taskKey(f))) };
+    }
+    const findings = slowDue ? checked : [...checked, ...this.slow!.findings];
     this.lastError = undefined;
     this.checkedRevision = held.revision;
     // The controller drops reports of an older state: tell it this one was checked, changed or not.

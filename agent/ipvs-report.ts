@@ -3,8 +3,9 @@ import type { IpvsReport } from '../common/ipvs-report.js';
 import { parseList, type ListTable } from './ipvs/parse-list.js';
 
 async function list(exec: Exec, args: string[]): Promise<ListTable> {
-  const r = await exec('ipvsadm', ['-L', '-n', ...args]);
-  if (r.code !== 0) throw new Error(`ipvsadm -L -n ${args.join(' ')}: exit ${r.code}: ${r.stderr.trim().split('\n').join(' | ')}`);
+  const argv = ['-L', '-n', ...args];
+  const r = await exec('ipvsadm', argv);
+  if (r.code !== 0) throw new Error(`ipvsadm ${argv.join(' ')}: exit ${r.code}: ${r.stderr.trim().split('\n').join(' | ')}`);
   return parseList(r.stdout);
 }
 

@@ -67,6 +67,12 @@ export interface TaskModule<A, S, C> {
    * modules without it are described from the plan's before/after text (agent/findings.ts).
    */
   describe?(args: A, observed: S, plan: Plan<C>): FieldDrift[];
+  /**
+   * Its read starts a command of its own on every check (a package manager, an init script,
+   * iptables-save) rather than reading a shared kernel table: the drift watch checks it on its
+   * slow interval, not on every short one.
+   */
+  slowCheck?: boolean;
 }
 
 export interface Owned {

@@ -69,6 +69,7 @@ export default defineModule<Args, Observed, Change>({
   },
   // Debian starts a package's services on install, and scriptlets may load modules.
   touches: ALL_TABLES,
+  slowCheck: true,
   async apply(args, changes, ctx) {
     for (const c of changes) {
       const p = providerFor(c.provider, args);

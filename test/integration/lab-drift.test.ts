@@ -181,11 +181,11 @@ test.serial('the live view in Chromium: the lab\'s agents, a finding that appear
   // The director with its real servers, as its agent reports the table.
   await page.locator('table.rs tr', { has: page.locator('th.host', { hasText: '172.25.7.3:80' }) }).waitFor({ timeout: 60_000 });
 
-  // A finding appears on the page and resolves.
+  // A finding appears on the page and resolves (traffic first, so the director's counters move).
+  await curlAlternates(t, 'traffic for the view');
   const c = CHANGES[1];
   await l.run(c.host, [...c.make]);
   await row(c.host).locator('ul.findings li', { hasText: c.finding.text }).waitFor({ timeout: FINDING_WAIT });
-  await curlAlternates(t, 'traffic for the screenshot').catch(() => undefined);
   const shot = process.env.LVSCTL_LAB_VIEW_SCREENSHOT;
   if (shot) await page.screenshot({ path: shot, fullPage: true });
   await l.run(c.host, [...c.undo]);

@@ -92,13 +92,18 @@ function setup(t: import('ava').ExecutionContext, over: { stateDir?: string; ipv
     timers,
     gatherFacts: async (name) => facts({ hostname: name }),
     health: (busy) => ({ uptime: 1, load1: 0, memFree: 1, memTotal: 2, busy }),
-    modules: new Map([['value', valueModule(host, reads, gate)], ['ipvs', valueModule(host, reads, gate)]]),
+    modules: new Map([
+      ['value', valueModule(host, reads, gate)],
+      ['ipvs', valueModule(host, reads, gate)],
+      ['pkg', { ...valueModule(host, reads, gate), name: 'pkg', slowCheck: true }],
+    ]),
     heartbeatMs: 60_000,
     stateDir,
     driftIntervalMs: 5000,
     drift: {
       timers,
       resumeAfterMs: 120_000,
+      slowIntervalMs: 60_000,
       kernelEvents: (onChange) => ({ start: () => void (kernelChange = () => onChange({ reason: 'kernel', lines: [] })), stop: async () => void (kernelChange = undefined) }),
       readIpvs: async () => {
         ipvsReads++;
@@ -274,4 +279,24 @@ test('a director sends its IPVS table when it changed, and only a host with an i
   conns = 4;
   await s.timers.advance(5000);
   t.deepEqual(ipvs(), [0, 4]);
+});
+
+test('tasks whose check starts a command of its own (packages, services) are checked on the slow interval; their findings stand between', async (t) => {
+  const s = setup(t);
+  s.agent.start();
+  s.socket.up();
+  s.socket.receive('desired:set', state(1, [value('vip', 'on'), value('httpd', 'installed', 'pkg')]));
+  await s.agent.driftAgent!.pushed();
+  await s.timers.advance(0);
+  t.deepEqual(texts(s.socket.reports().at(-1)), ['vip is unset, want on', 'httpd is unset, want installed'], 'a new state: every task at once');
+  const pkgReads = () => s.reads.filter((k) => k === 'httpd').length;
+  t.is(pkgReads(), 1);
+  s.host.set('httpd', 'installed');
+  s.host.set('vip', 'on');
+  await s.timers.advance(5000);
+  t.is(pkgReads(), 1, 'not on the short interval');
+  t.deepEqual(texts(s.socket.reports().at(-1)), ['httpd is unset, want installed'], 'its last finding stands');
+  await s.timers.advance(55_000);
+  t.is(pkgReads(), 2, 'on the slow one');
+  t.deepEqual(texts(s.socket.reports().at(-1)), []);
 });
