@@ -12,7 +12,7 @@
  */
 import type { OpenFindings } from '../common/api.js';
 import { exec } from '../common/exec.js';
-import { startTestLab, stopTestLab, type TestLab } from '../test/helpers/lab.js';
+import { forgetHeldStates, startTestLab, stopTestLab, type TestLab } from '../test/helpers/lab.js';
 import { CTL, REPO } from '../test/helpers/procs.js';
 
 const TRIALS = Number(process.argv[2] ?? 7);
@@ -99,6 +99,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await stopTestLab();
+    forgetHeldStates(lab.paths);
   }
 }
 

@@ -109,7 +109,8 @@ export function wireDrift(app: FastifyInstance, o: { store: Store; hub: AgentHub
     desired: (h) => desired.get(h),
     openFindings: (h) => ledger.open(h),
     lastRun: (h) => store.data.lastRuns?.[h],
-    events: () => events.recent(100),
+    // Enough for a screen: the page is for what happens now, the logs keep the rest.
+    events: () => events.recent(40),
     directors: opts.directors?.(fromReports) ?? fromReports,
     unresponsiveAfter: opts.unresponsiveAfter,
     revoked: opts.revoked,

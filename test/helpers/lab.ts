@@ -1,4 +1,6 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { labExec, type LabExecOptions, type LabExecResult } from '../../lab/exec.js';
 import { labDown, labStatus, labUp, type LabUpResult } from '../../lab/lab.js';
 import { labPaths, type LabPaths } from '../../lab/paths.js';
@@ -59,4 +61,18 @@ export async function startTestLab(o: { mode?: LabMode; log?: (m: string) => voi
 /** Stops the suite's lab (guest and controller) and removes its runtime files. */
 export async function stopTestLab(): Promise<void> {
   await labDown({ paths: labPaths(TEST_LAB_DIR) });
+}
+
+/**
+ * Drops the held desired states and drift findings from the test lab controller's store (the
+ * lab down): the next boot is a fresh guest and must not inherit them (a policy fix among them
+ * would start repairing its empty hosts).
+ */
+export function forgetHeldStates(paths: LabPaths): void {
+  const file = join(paths.controllerData, 'store.json');
+  if (!existsSync(file)) return;
+  const store = JSON.parse(readFileSync(file, 'utf8')) as { desired?: unknown; findings?: unknown };
+  delete store.desired;
+  delete store.findings;
+  writeFileSync(file, JSON.stringify(store), { mode: 0o600 });
 }

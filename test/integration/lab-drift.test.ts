@@ -1,10 +1,9 @@
 import test, { type ExecutionContext } from 'ava';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { HostFindingView, OpenFindings, RunSummary } from '../../common/api.js';
 import { exec } from '../../common/exec.js';
-import { startTestLab, stopTestLab, type TestLab } from '../helpers/lab.js';
+import { forgetHeldStates, startTestLab, stopTestLab, type TestLab } from '../helpers/lab.js';
 import { CTL, REPO, waitFor } from '../helpers/procs.js';
 
 /**
@@ -40,16 +39,8 @@ test.after.always(async () => {
   await stopTestLab();
   // The next boot is a fresh guest: it must not inherit this file's held states (policy fix
   // among them) or findings from the test lab's controller store.
-  if (lab) forgetHeldStates(path.join(lab.paths.controllerData, 'store.json'));
+  if (lab) forgetHeldStates(lab.paths);
 });
-
-function forgetHeldStates(file: string): void {
-  if (!existsSync(file)) return;
-  const store = JSON.parse(readFileSync(file, 'utf8')) as { desired?: unknown; findings?: unknown };
-  delete store.desired;
-  delete store.findings;
-  writeFileSync(file, JSON.stringify(store), { mode: 0o600 });
-}
 
 function theLab(): TestLab {
   if (!lab) throw new Error(`the lab did not come up: ${(bootError as Error)?.message ?? bootError}`);
@@ -187,7 +178,7 @@ test.serial('the live view in Chromium: the lab\'s agents, a finding that appear
   await l.run(c.host, [...c.make]);
   await row(c.host).locator('ul.findings li', { hasText: c.finding.text }).waitFor({ timeout: FINDING_WAIT });
   const shot = process.env.LVSCTL_LAB_VIEW_SCREENSHOT;
-  if (shot) await page.screenshot({ path: shot, fullPage: true });
+  if (shot) await page.screenshot({ path: shot });
   await l.run(c.host, [...c.undo]);
   await row(c.host).locator('ul.findings').waitFor({ state: 'detached', timeout: FINDING_WAIT });
 
