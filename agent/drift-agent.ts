@@ -3,13 +3,11 @@ import path from 'node:path';
 import { DesiredStateSchema, heldTasks, type DesiredState, type DriftReport } from '../common/desired-state.js';
 import type { Finding } from '../common/findings.js';
 import type { Exec } from '../common/exec.js';
-import type { IpvsReport } from '../common/ipvs-report.js';
 import type { Logger } from '../common/log.js';
 import type { HostFacts } from '../common/protocol.js';
 import { readText, writeAtomic } from './fsutil.js';
-import { readIpvsReport, sameIpvsReport } from './ipvs-report.js';
 import { KernelState } from './kstate/kernel-state.js';
-import type { AnyModule } from './module.js';
+import type { AnyModule, ModuleContext } from './module.js';
 import { checkFindings } from './watch/check.js';
 import { DriftWatcher, type FindingsDiff } from './watch/drift-watcher.js';
 import { KernelEvents, type KernelEventsOptions } from './watch/kernel-events.js';
@@ -18,13 +16,11 @@ import { realTimers, type Timers } from './watch/timers.js';
 export const DESIRED_STATE_FILE = 'desired.json';
 
 const taskKey = (t: { role?: string; name?: string; task?: string; module: string }) => JSON.stringify([t.role ?? '', t.name ?? t.task, t.module]);
-export const DEFAULT_STATE_DIR = '/var/lib/lvsctl-agent';
 
 /** Where the watch sends what it finds; `connected` false: keep it for the next connect. */
 export interface DriftSink {
   readonly connected: boolean;
   findings(report: DriftReport): void;
-  ipvs(report: IpvsReport): void;
 }
 
 export interface DriftAgentOptions {
@@ -35,6 +31,8 @@ export interface DriftAgentOptions {
   modules: ReadonlyMap<string, AnyModule>;
   /** The host's facts (gathered once, then kept by the agent). */
   facts(): Promise<HostFacts>;
+  /** What the agent adds to every task's context (the health checker's adjusted IPVS table). */
+  context?: () => Partial<ModuleContext>;
   sink: DriftSink;
   /** Between checks (default 5 s); 0 turns the watch off (the state is still held). */
   intervalMs?: number;
@@ -49,7 +47,6 @@ export interface DriftAgentOptions {
   timers?: Timers;
   /** `ip monitor` (tests give a fake one). */
   kernelEvents?: (onChange: KernelEventsOptions['onChange'], onLog: (msg: string) => void) => Pick<KernelEvents, 'start' | 'stop'>;
-  readIpvs?: (exec: Exec) => Promise<IpvsReport>;
 }
 
 /**
@@ -64,8 +61,9 @@ export class DriftAgent {
   private watcher: DriftWatcher | undefined;
   private events: Pick<KernelEvents, 'start' | 'stop'> | undefined;
   private lastReport: DriftReport | undefined;
-  private lastIpvs: IpvsReport | undefined;
   private applying = 0;
+  /** The agent's own applies going (a health checker's weight change). */
+  private local = 0;
   private resumeTimer: unknown;
   private lastError: string | undefined;
   private pushes: Promise<void> = Promise.resolve();
@@ -161,7 +159,7 @@ export class DriftAgent {
       return;
     }
     if (!this.watcher) this.watch();
-    else if (paused) this.watcher.resume();
+    else if (paused && !this.local) this.watcher.resume();
     else if (changed) this.watcher.kick();
   }
 
@@ -181,14 +179,25 @@ export class DriftAgent {
       if (!this.applying) return;
       this.applying = 0;
       this.o.log.warn({ afterMs: this.resumeAfterMs }, 'no desired state came after the run; watching the one held');
-      this.watcher?.resume();
+      if (!this.local) this.watcher?.resume();
     }, this.resumeAfterMs);
   }
 
-  /** (Re)connected: the controller learns the current findings and table at once. */
+  /** Pauses the watch while the agent applies something of its own, and checks at once after. */
+  async during<T>(fn: () => Promise<T>): Promise<T> {
+    this.local++;
+    await this.watcher?.pause();
+    try {
+      return await fn();
+    } finally {
+      this.local--;
+      if (!this.local && !this.applying) this.watcher?.resume();
+    }
+  }
+
+  /** (Re)connected: the controller learns the current findings at once. */
   connected(): void {
     if (this.lastReport) this.o.sink.findings({ ...this.lastReport, first: false });
-    if (this.lastIpvs) this.o.sink.ipvs(this.lastIpvs);
   }
 
   private get resumeAfterMs(): number {
@@ -213,7 +222,7 @@ export class DriftAgent {
       (msg) => this.o.log.warn(msg),
     );
     this.events.start();
-    if (this.applying) void this.watcher.pause();
+    if (this.applying || this.local) void this.watcher.pause();
     this.watcher.start();
   }
 
@@ -229,12 +238,13 @@ export class DriftAgent {
     const gen = this.stateGen;
     const facts = { ...(await this.o.facts()), ...held.factsOverride };
     const kernel = new KernelState({ exec: this.o.exec });
+    const extra = this.o.context?.() ?? {};
     const now = this.timers.now();
     const all = heldTasks(held);
     const isSlow = (t: (typeof all)[number]) => this.o.modules.get(t.module)?.slowCheck === true;
     const slowDue = !this.slow || this.slow.gen !== gen || now - this.slow.at >= (this.o.slowIntervalMs ?? 60_000);
     const tasks = slowDue ? all : all.filter((t) => !isSlow(t));
-    const checked = await checkFindings(tasks, this.o.modules, { root: this.o.root, check: true, exec: this.o.exec, facts, kernel });
+    const checked = await checkFindings(tasks, this.o.modules, { root: this.o.root, check: true, exec: this.o.exec, facts, kernel, ...extra });
     if (slowDue) {
       const slowTasks = new Set(all.filter(isSlow).map(taskKey));
       this.slow = { at: now, gen, findings: checked.filter((f) => slowTasks.has(taskKey(f))) };
@@ -247,19 +257,7 @@ export class DriftAgent {
       this.reportedGen = gen;
       this.send({ all: findings, first: false, revision: held.revision, at: this.timers.now() });
     }
-    if (heldTasks(held).some((t) => t.module === 'ipvs' && !t.skip)) await this.ipvs();
     return findings;
-  }
-
-  private async ipvs(): Promise<void> {
-    try {
-      const report = await (this.o.readIpvs ?? readIpvsReport)(this.o.exec);
-      if (sameIpvsReport(this.lastIpvs, report)) return;
-      this.lastIpvs = report;
-      if (this.o.sink.connected) this.o.sink.ipvs(report);
-    } catch (e) {
-      this.o.log.debug({ err: (e as Error).message }, 'cannot read the IPVS counters');
-    }
   }
 
   private diff(d: FindingsDiff): void {

@@ -4,6 +4,7 @@ import type { FieldDrift } from '../common/findings.js';
 import type { HostFacts } from '../common/protocol.js';
 import { confinedPath } from './root-path.js';
 import type { KernelState } from './kstate/kernel-state.js';
+import type { IpvsHealth, TaskRef } from './health/ipvs-hook.js';
 import type { Table } from './kstate/tables.js';
 
 export interface ModuleContext {
@@ -14,6 +15,16 @@ export interface ModuleContext {
   facts: HostFacts;
   /** The run's kernel and host tables (agent/kstate), read once each until an apply touches them. */
   kernel: KernelState;
+  /**
+   * Aborted when the task must stop: its time limit passed or its job was cancelled. The runner
+   * binds every `exec` of the task to it (the command's process group is killed); a module
+   * with a long wait of its own should watch it too.
+   */
+  signal?: AbortSignal;
+  /** On an agent that runs health checks: the checker the ipvs module plans against (docs/HEALTH.md). */
+  health?: IpvsHealth;
+  /** The task being run (set by the runner), for modules whose state outlives the run. */
+  task?: TaskRef;
 }
 
 /**
@@ -73,6 +84,11 @@ export interface TaskModule<A, S, C> {
    * slow interval, not on every short one.
    */
   slowCheck?: boolean;
+  /**
+   * How long one task of this module may take, read to apply, unless the task or the run sets
+   * its own limit; DEFAULT_TASK_TIMEOUT_MS when left out (agent/task-limits.ts `moduleTimeoutMs`).
+   */
+  timeoutMs?: number;
 }
 
 export interface Owned {

@@ -1,10 +1,27 @@
 import type { RenderedTask, TaskResult } from '../common/protocol.js';
 import { describeIssues } from './validate.js';
 import { touchedBy, type AnyModule, type ModuleContext } from './module.js';
+import { signalled, taskTimeoutMs, withinLimit, type TaskExec } from './task-limits.js';
+import type { Timers } from './timers.js';
 
 export interface RunOptions {
   check: boolean;
   diff: boolean;
+  /** How the job may be stopped, and its tasks' limits (the agent's; tests run without). */
+  job?: JobStops;
+}
+
+/** The stops of one job (agent/job-control.ts makes them). */
+export interface JobStops {
+  /** Aborted by a cancel with `now` or the job's deadline: the running task is killed, the rest skipped. */
+  signal?: AbortSignal;
+  /** Set once the job was cancelled at a task boundary: tasks not begun are skipped with this. */
+  halted?(): string | undefined;
+  /** The run's `--task-timeout`, for tasks without a limit of their own. */
+  taskTimeoutMs?: number;
+  /** The job's exec, told which task runs now (the kernel state reads through it). */
+  exec?: TaskExec;
+  timers?: Pick<Timers, 'setTimeout' | 'clearTimeout'>;
 }
 
 interface Prepared {
@@ -32,6 +49,9 @@ export function prepare(tasks: RenderedTask[], modules: ReadonlyMap<string, AnyM
  */
 export async function runOne(module: AnyModule, args: unknown, ctx: ModuleContext, opts: RunOptions) {
   const observed = await module.read(args, ctx);
+  // A task stopped while it read (its limit, a cancel) must not go on to apply when the read
+  // comes back late: the job was given up meanwhile.
+  ctx.signal?.throwIfAborted();
   const plan = module.plan(args, observed, ctx);
   const changed = plan.changes.length > 0;
   if (changed && !opts.check) {
@@ -45,9 +65,27 @@ export async function runOne(module: AnyModule, args: unknown, ctx: ModuleContex
   return { changed, plan, observed };
 }
 
+/** runOne within the task's limit and the job's stops, every exec of the task bound to them. */
+function runLimited(p: Prepared, ctx: ModuleContext, opts: RunOptions) {
+  const job = opts.job;
+  const ms = taskTimeoutMs(p.task, p.module!, job?.taskTimeoutMs);
+  return withinLimit(
+    ms,
+    job?.signal,
+    (signal) => {
+      if (job?.exec) job.exec.signal = signal;
+      return runOne(p.module!, p.args, { ...ctx, signal, exec: signalled(ctx.exec, signal) }, opts);
+    },
+    job?.timers,
+  ).finally(() => {
+    if (job?.exec) job.exec.signal = undefined;
+  });
+}
+
 /**
  * Runs a task list one task at a time and reports each result as it finishes. After a failure
- * the remaining tasks are skipped, as Ansible stops a host on its first failed task.
+ * (a task past its limit too) the remaining tasks are skipped, as Ansible stops a host on its
+ * first failed task; after a cancel, those not begun.
  */
 export async function runTasks(
   tasks: RenderedTask[],
@@ -72,9 +110,12 @@ export async function runTasks(
       result = { ...base, status: 'skipped', msg: stop, ms: 0 };
     } else if (p.task.skip) {
       result = { ...base, status: 'skipped', msg: p.task.skip, ms: 0 };
+    } else if ((stop = halted(opts.job))) {
+      result = { ...base, status: 'skipped', msg: stop, ms: 0 };
     } else {
       try {
-        const { changed, plan } = await runOne(p.module!, p.args, ctx, opts);
+        const task = { name: p.task.name, ...(p.task.role ? { role: p.task.role } : {}) };
+        const { changed, plan } = await runLimited(p, { ...ctx, task }, opts);
         result = {
           ...base,
           status: changed ? 'changed' : 'ok',
@@ -91,4 +132,9 @@ export async function runTasks(
     onResult(result);
   }
   return results;
+}
+
+function halted(job: JobStops | undefined): string | undefined {
+  const why = job?.halted?.() ?? (job?.signal?.aborted ? (job.signal.reason as Error).message : undefined);
+  return why === undefined ? undefined : `not run: ${why}`;
 }

@@ -23,7 +23,7 @@ function usage(pid: number): { self: number; children: number; rssKb: number; an
 }
 
 async function measure(watch: boolean): Promise<string> {
-  const cluster = new NsCluster({ prefix: `lvsb-ai${process.pid % 10000}${watch ? 'w' : 'n'}`, hosts: { server3: '172.25.7.3' }, project: REPO, token: 'agent-idle-bench-token', ...(watch ? {} : { agentArgs: ['--drift-interval', '0'] }) });
+  const cluster = new NsCluster({ prefix: `lvsb-ai${process.pid % 10000}${watch ? 'w' : 'n'}`, hosts: { server3: '172.25.7.3' }, project: REPO, ...(watch ? {} : { agentArgs: ['--drift-interval', '0'] }) });
   try {
     await cluster.start(async (root) => {
       for (const d of ['etc/sysconfig', 'etc/yum.repos.d']) await fs.mkdir(path.join(root, d), { recursive: true });

@@ -10,9 +10,11 @@
  * when its answer came back (the change happened in between). The finding's time is the
  * controller's `firstSeen`. Both differences are printed: the true latency lies between them.
  */
+import { readFileSync } from 'node:fs';
 import type { OpenFindings } from '../common/api.js';
 import { exec } from '../common/exec.js';
-import { forgetHeldStates, startTestLab, stopTestLab, type TestLab } from '../test/helpers/lab.js';
+import { labApi } from '../lab/lab-api.js';
+import { endTestLab, startTestLab, type TestLab } from '../test/helpers/lab.js';
 import { CTL, REPO } from '../test/helpers/procs.js';
 
 const TRIALS = Number(process.argv[2] ?? 7);
@@ -34,8 +36,8 @@ function stats(xs: number[]): string {
 }
 
 async function findings(lab: TestLab, host: string): Promise<OpenFindings['findings']> {
-  const r = await fetch(`${lab.url}/api/findings?host=${host}`, { headers: { authorization: `Bearer ${lab.token}` } });
-  return ((await r.json()) as OpenFindings).findings;
+  const r = await labApi(Number(new URL(lab.url).port), lab.token, readFileSync(lab.up.caFile, 'utf8'), 'GET', `/api/findings?host=${host}`, undefined, 30_000);
+  return (r.json as OpenFindings).findings;
 }
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 120_000): Promise<T> {
@@ -59,7 +61,7 @@ async function procUsage(lab: TestLab, pid: string): Promise<{ ticks: number; ch
 async function main(): Promise<void> {
   const lab = await startTestLab({ mode: 'dr', log: (m) => console.error(m) });
   try {
-    const ctl = (args: string[]) => exec(process.execPath, [CTL, ...args, '--controller', lab.url, '--token', lab.token], { cwd: REPO, env: { ...process.env, NO_COLOR: '1' }, timeoutMs: 900_000 });
+    const ctl = (args: string[]) => exec(process.execPath, [CTL, ...args], { cwd: REPO, env: { ...process.env, NO_COLOR: '1', LVSCTL_LAB_DIR: lab.paths.dir, LVSCTL_URL: '', LVSCTL_TOKEN: '', LVSCTL_CA: '' }, timeoutMs: 900_000 });
     const run = await ctl(['run', 'playbook', 'site.yml', '-i', 'inventory/dr.yml', '-i', 'inventory/lab.yml']);
     if (run.code !== 0) throw new Error(`converge failed:\n${run.stdout}${run.stderr}`);
     for (const h of ['server2', 'server3', 'server4']) await until(`${h} clean`, async () => ((await findings(lab, h)).length ? undefined : true), 300_000);
@@ -98,8 +100,7 @@ async function main(): Promise<void> {
       console.log(`  ${h}: node ${pct(a.ticks - b.ticks).toFixed(2)}% + its commands ${pct(a.childTicks - b.childTicks).toFixed(2)}% of one core; RSS ${Math.round(a.rssKb / 1024)} MiB`);
     }
   } finally {
-    await stopTestLab();
-    forgetHeldStates(lab.paths);
+    await endTestLab();
   }
 }
 

@@ -11,7 +11,8 @@ const N = Number(process.argv[2] ?? 10);
 const mode = process.argv[3] ?? 'dr';
 const ep = labEndpoint();
 if (!ep) throw new Error('no lab is up: run npm start first');
-const args = [CTL, 'run', 'playbook', 'site.yml', '-i', `inventory/${mode}.yml`, '-i', 'inventory/lab.yml', '--controller', ep.url, '--token', ep.token];
+// ctl finds the lab's URL, token and CA itself: no token on its command line.
+const args = [CTL, 'run', 'playbook', 'site.yml', '-i', `inventory/${mode}.yml`, '-i', 'inventory/lab.yml', '--controller', ep.url];
 const wall: number[] = [];
 let tasks = 0;
 for (let i = 0; i < N; i++) {

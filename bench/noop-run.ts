@@ -13,7 +13,6 @@ const cluster = new NsCluster({
   prefix: `lvsb${process.pid % 100000}`,
   hosts: { server2: '172.25.7.2', server3: '172.25.7.3', server4: '172.25.7.4' },
   project: REPO,
-  token: 'bench-token',
 });
 const args = ['run', 'playbook', 'bench/host-cluster.yml', '-i', 'inventory/dr.yml'];
 

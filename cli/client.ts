@@ -1,47 +1,20 @@
-import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
+import https from 'node:https';
 import type { z } from 'zod';
 import { ApiErrorSchema } from '../common/api.js';
 import { CtlError, ERRORS, type ErrorCode } from '../common/errors.js';
 import { schemaError } from '../common/schema-error.js';
+import { resolveEndpoint, type Endpoint, type EndpointFlags, type LabEndpoint } from './endpoint.js';
 
-export interface Endpoint {
-  url: string;
-  token: string;
-}
-
-export const DEFAULT_PORT = 7480;
-export const DEFAULT_DATA = '.data/controller';
-
-/**
- * Where the controller is: --controller/--token, then LVSCTL_URL/LVSCTL_TOKEN, then a lab's
- * state file, then the embedded default (127.0.0.1:7480, token from ./.data/controller/token).
- */
-export function resolveEndpoint(flags: { controller?: string; token?: string }, labEndpoint?: () => Endpoint | undefined): Endpoint {
-  const lab = labEndpoint?.();
-  const url = flags.controller ?? process.env.LVSCTL_URL ?? lab?.url ?? `http://127.0.0.1:${DEFAULT_PORT}`;
-  let token = flags.token ?? process.env.LVSCTL_TOKEN ?? (lab && lab.url === url ? lab.token : undefined);
-  if (!token) {
-    const f = path.resolve(DEFAULT_DATA, 'token');
-    if (existsSync(f)) token = readFileSync(f, 'utf8').trim();
-  }
-  if (!token) throw new CtlError('CTL_ERR_UNAUTHORIZED', `no token for ${url}: pass --token or set LVSCTL_TOKEN`);
-  return { url: url.replace(/\/$/, ''), token };
-}
-
-export interface EndpointFlags {
-  controller?: string;
-  token?: string;
-}
+export { DEFAULT_DATA, DEFAULT_PORT, resolveEndpoint, resolveUrl, type Endpoint, type EndpointFlags } from './endpoint.js';
 
 /** A client for the controller these flags (or the environment, or a running lab) name. */
 export async function clientFor(flags: EndpointFlags): Promise<Client> {
-  return new Client(resolveEndpoint(flags, await labEndpoint()));
+  return new Client(resolveEndpoint(flags, (await labEndpoint())?.()));
 }
 
 /** A running lab's endpoint, when the lab's code is there (it is not in every install). */
-export async function labEndpoint(): Promise<(() => Endpoint | undefined) | undefined> {
+export async function labEndpoint(): Promise<(() => LabEndpoint | undefined) | undefined> {
   try {
     return (await import('../lab/state.js')).labEndpoint;
   } catch {
@@ -65,8 +38,9 @@ function parseJson(text: string, what: string): unknown {
 }
 
 /**
- * The controller's HTTP API over node:http (plain HTTP on the management network; fetch costs
- * ~30 ms of start-up in every ctl invocation). Errors come back as the controller's CtlError;
+ * The controller's HTTP API over node:https (node:http for an --insecure-http dev controller;
+ * fetch costs ~30 ms of start-up in every ctl invocation). Over TLS only the controller's own CA
+ * is trusted, never the system store. Errors come back as the controller's CtlError;
  * every answer is parsed with its schema, so a field that is not what the API promises is an
  * error naming that field, not an `undefined` further on.
  */
@@ -75,18 +49,16 @@ export class Client {
 
   private request(p: string, method: 'GET' | 'POST' | 'DELETE', body?: unknown): Promise<http.IncomingMessage> {
     const data = body === undefined ? undefined : JSON.stringify(body);
+    const tls = this.ep.url.startsWith('https:');
+    if (tls && !this.ep.ca) return Promise.reject(new CtlError('CTL_ERR_CONTROLLER_CERT', `no CA to verify ${this.ep.url} with: pass --ca FILE or set LVSCTL_CA`));
+    const options = {
+      method,
+      headers: { authorization: `Bearer ${this.ep.token}`, ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}) },
+      ...(tls ? { ca: this.ep.ca, rejectUnauthorized: true } : {}),
+    };
     return new Promise((resolve, reject) => {
-      const req = http.request(
-        this.ep.url + p,
-        {
-          method,
-          headers: { authorization: `Bearer ${this.ep.token}`, ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}) },
-        },
-        resolve,
-      );
-      req.on('error', (e: NodeJS.ErrnoException) =>
-        reject(new CtlError('CTL_ERR_CONTROLLER_UNREACHABLE', `cannot reach the controller at ${this.ep.url} (${e.code ?? e.message}); start one with: ctl controller start`)),
-      );
+      const req = (tls ? https : http).request(this.ep.url + p, options, resolve);
+      req.on('error', (e: NodeJS.ErrnoException) => reject(connectError(this.ep.url, e)));
       req.end(data);
     });
   }
@@ -122,15 +94,25 @@ export class Client {
     return parseResponse(schema, parseJson(await readAll(await this.call(p, 'DELETE')), what), 'response', what);
   }
 
-  /** Reads an NDJSON stream, calling back once per line (parsed with `schema`) as it arrives. */
+  /**
+   * Reads an NDJSON stream, calling back once per line (parsed with `schema`) as it arrives. A
+   * connection that breaks off (the controller stopped or was killed) is CTL_ERR_CONTROLLER_LOST.
+   */
   async stream<S extends z.ZodType>(p: string, schema: S, onLine: (v: z.output<S>) => void): Promise<void> {
     const what = `GET ${p}`;
     const res = await this.call(p, 'GET');
     res.setEncoding('utf8');
     let buf = '';
     let n = 0;
-    for await (const chunk of res) {
-      buf += chunk as string;
+    const chunks = (async function* () {
+      try {
+        for await (const chunk of res) yield chunk as string;
+      } catch (e) {
+        throw new CtlError('CTL_ERR_CONTROLLER_LOST', `the connection was cut (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      }
+    })();
+    for await (const chunk of chunks) {
+      buf += chunk;
       let nl;
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
@@ -139,6 +121,16 @@ export class Client {
       }
     }
   }
+}
+
+/** A TLS verification failure is named as such: it is an attack or a wrong --ca, not a controller that is down. */
+function connectError(url: string, e: NodeJS.ErrnoException): CtlError {
+  const code = e.code ?? e.message;
+  if (/CERT|SIGNATURE|ISSUER|ALTNAME/.test(code)) {
+    return new CtlError('CTL_ERR_CONTROLLER_CERT', `the controller at ${url} presented a certificate that does not verify against its CA (${code}); check --ca / LVSCTL_CA`);
+  }
+  const hint = url.startsWith('https:') && /EPROTO|WRONG_VERSION/.test(code) ? 'is it an --insecure-http controller? use http://' : url.startsWith('http:') && code === 'ECONNRESET' ? 'a TLS controller answers on https://' : 'start one with: ctl controller start';
+  return new CtlError('CTL_ERR_CONTROLLER_UNREACHABLE', `cannot reach the controller at ${url} (${code}); ${hint}`);
 }
 
 async function readAll(res: http.IncomingMessage): Promise<string> {

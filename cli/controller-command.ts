@@ -5,13 +5,16 @@ import { createLogger, parseLogLevel } from '../common/log.js';
 import { ensurePrivateDir } from '../common/private-file.js';
 import { buildController } from '../controller/app.js';
 import { CtlError, EXIT } from '../common/errors.js';
+import { isInitialised } from '../controller/trust.js';
 import { DEFAULT_DATA, DEFAULT_PORT } from './client.js';
 
 export interface ControllerStartFlags {
   data?: string;
   port?: number;
   listen?: string;
-  token?: string;
+  insecureHttp?: boolean;
+  /** --insecure-http only: the file holding the shared token. */
+  tokenFile?: string;
   project?: string;
   logLevel?: string;
   keepRuns?: string;
@@ -35,7 +38,7 @@ function bound(flags: ControllerStartFlags, name: 'keepRuns' | 'keepDays' | 'kee
   return n;
 }
 
-/** The token is made once per data folder and kept there (mode 0600) for ctl to find. */
+/** The dev controller's token is made once per data folder and kept there (mode 0600) for ctl to find. */
 export function ensureToken(dataDir: string, given?: string): string {
   const file = path.join(dataDir, 'token');
   ensurePrivateDir(dataDir);
@@ -65,16 +68,26 @@ export async function controllerStart(flags: ControllerStartFlags): Promise<numb
   const logger = createLogger({ level: parseLogLevel(flags.logLevel), name: 'controller' });
   const keep = { keepRuns: bound(flags, 'keepRuns'), keepDays: bound(flags, 'keepDays'), keepScheduled: bound(flags, 'keepScheduled') };
   const dataDir = path.resolve(flags.data ?? DEFAULT_DATA);
-  const token = ensureToken(dataDir, flags.token ?? process.env.LVSCTL_TOKEN);
+  if (!flags.insecureHttp && !isInitialised(dataDir)) {
+    throw new CtlError('CTL_ERR_NOT_INITIALISED', `${dataDir} holds no CA: run ctl controller init --data ${dataDir} first (or --insecure-http for a dev controller with a shared token on plain HTTP)`, { field: '--data' });
+  }
+  const given = flags.tokenFile ? readFileSync(flags.tokenFile, 'utf8').trim() : process.env.LVSCTL_TOKEN;
+  const token = flags.insecureHttp ? ensureToken(dataDir, given) : undefined;
   const port = Number(flags.port ?? DEFAULT_PORT);
   const host = flags.listen ?? '127.0.0.1';
   const projectDir = path.resolve(flags.project ?? process.cwd());
+  if (token) {
+    logger.warn(
+      { insecure: true },
+      'INSECURE: --insecure-http: plain HTTP, no certificates; agents and API share one token anyone on the network can read. A dev controller only: run ctl controller init for TLS',
+    );
+  }
   const fixInterval = bound(flags, 'driftFixInterval');
   const drift = { unresponsiveAfter: bound(flags, 'unresponsiveAfter'), ...(fixInterval ? { fixIntervalMs: fixInterval * 1000 } : {}) };
   const metricsToken = flags.metricsTokenFile ? readMetricsToken(flags.metricsTokenFile) : undefined;
-  const ctl = await buildController({ dataDir, token, projectDir, logger, ...keep, drift, ...(metricsToken ? { metricsToken } : {}) });
+  const ctl = await buildController({ dataDir, ...(token ? { token } : {}), projectDir, logger, ...keep, drift, ...(metricsToken ? { metricsToken } : {}) });
   // fastify logs the listening line itself; this text keeps where the data and project are in it.
-  await ctl.app.listen({ port, host, listenTextResolver: (address) => `controller listening on ${address} (data ${dataDir}, project ${projectDir})` });
+  await ctl.app.listen({ port, host, listenTextResolver: (address) => `controller listening on ${address.replace(/^http:/, token ? 'http:' : 'https:')} (${token ? 'INSECURE plain HTTP' : 'TLS, CA ' + ctl.trust!.pki.caFingerprint}; data ${dataDir}, project ${projectDir})` });
   await new Promise<void>((resolve) => {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
   });

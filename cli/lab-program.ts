@@ -48,6 +48,6 @@ export function defineLab(cmd: Command, done: Done): void {
     .action(async (o: { mode?: (typeof LAB_MODES)[number] }, c: Command) => {
       const [{ labDemo }, { runCommand }, { up }] = await Promise.all([import('./lab-demo.js'), import('./run-command.js'), lab()]);
       const globals = c.optsWithGlobals<RunFlags>();
-      done(await labDemo(o, (kind, target, flags) => runCommand(kind, target, { controller: globals.controller, token: globals.token, ...flags }), up));
+      done(await labDemo(o, (kind, target, flags) => runCommand(kind, target, { controller: globals.controller, tokenFile: globals.tokenFile, ca: globals.ca, ...flags }), up));
     });
 }

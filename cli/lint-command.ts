@@ -1,7 +1,8 @@
 import { AgentListSchema, HealthResponseSchema } from '../common/api.js';
 import { CtlError, ERRORS, EXIT, isCtlError } from '../common/errors.js';
 import type { HostFacts } from '../common/protocol.js';
-import { Client, labEndpoint, resolveEndpoint } from './client.js';
+import { Client, labEndpoint, resolveEndpoint, resolveUrl } from './client.js';
+import { resolveCa } from './endpoint.js';
 import { out } from './output.js';
 import { runBody, type RunFlags } from './run-request.js';
 
@@ -20,13 +21,14 @@ function within<T>(ms: number, p: Promise<T>): Promise<T> {
 
 /** The agents' facts from the controller, or why there are none (lint goes on without them). */
 async function controllerFacts(flags: RunFlags): Promise<FactsSource> {
-  const lab = await labEndpoint();
-  const given = { controller: flags.controller, token: flags.token };
+  const lab = (await labEndpoint())?.();
+  const given = { controller: flags.controller, tokenFile: flags.tokenFile, ca: flags.ca };
   // Where it would be, asked without the token first: with no controller there, a missing
   // token is not the news.
-  const url = resolveEndpoint({ ...given, token: 'unused' }, lab).url;
+  const url = resolveUrl(given, lab);
   try {
-    await within(FACTS_TIMEOUT_MS, new Client({ url, token: '' }).get('/api/health', HealthResponseSchema));
+    const ca = resolveCa(given, url, lab);
+    await within(FACTS_TIMEOUT_MS, new Client({ url, token: '', ...(ca ? { ca } : {}) }).get('/api/health', HealthResponseSchema));
     const agents = await within(FACTS_TIMEOUT_MS, new Client(resolveEndpoint(given, lab)).get('/api/agents', AgentListSchema));
     const byName = new Map(agents.filter((a) => a.facts).map((a) => [a.name, a.facts as HostFacts]));
     return { facts: (h) => byName.get(h) };

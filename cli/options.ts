@@ -22,3 +22,19 @@ export function planOptions(cmd: Command): Command {
     .option('-l, --limit <pattern>', 'the same as --hosts')
     .option('-e, --extra-vars <vars>', 'key=value ..., a JSON/YAML mapping, or @file.yml; repeatable, later ones win', many);
 }
+
+/** Seconds on the command line: a positive number, at most a week (the API's bound). */
+export function positiveSeconds(value: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !(n > 0) || n > 7 * 86_400) throw new InvalidArgumentError('must be a number of seconds (0 < N <= 604800)');
+  return n;
+}
+
+/** Time limits and waiting of a run (run, drift). */
+export function runControlOptions(cmd: Command): Command {
+  return cmd
+    .option('--task-timeout <s>', 'seconds a task may take unless its role sets `timeout:` (default: the module\'s, 300 s for most)', positiveSeconds)
+    .option('--job-timeout <s>', 'seconds a host may take for one play before it is given up as unreachable and its job cancelled (default 3600)', positiveSeconds)
+    .option('--wait-timeout <s>', 'seconds to wait for hosts busy with another run, then give up (default: wait)', positiveSeconds)
+    .option('--no-wait', 'refuse at once when a host is busy with another run');
+}

@@ -32,6 +32,11 @@ export function unreachableLine(host: string, why: string): string {
   return color.unreachable(`fatal: [${host}]: UNREACHABLE! => ${why}`);
 }
 
+/** The run waits for a host another run holds: said live, so an overlap is never silent. */
+export function waitingLine(host: string, run: string): string {
+  return color.dim(`waiting for run ${run} on ${host}`);
+}
+
 export function recapLines(recap: Record<string, Recap>): string[] {
   const width = Math.max(20, ...Object.keys(recap).map((h) => h.length));
   const col = (k: keyof Recap, v: number) => {

@@ -1,7 +1,7 @@
-import { RunStartedSchema, RunStreamEventSchema, type Recap } from '../common/api.js';
-import { EXIT } from '../common/errors.js';
-import { clientFor } from './client.js';
-import { banner, out, printRecap, taskLine, unreachableLine } from './output.js';
+import { RunStartedSchema, RunStreamEventSchema, type Recap, type RunDetail } from '../common/api.js';
+import { CtlError, EXIT, isCtlError } from '../common/errors.js';
+import { clientFor, type Client } from './client.js';
+import { banner, out, printRecap, taskLine, unreachableLine, waitingLine } from './output.js';
 import { runBody, type RunFlags } from './run-request.js';
 
 /** `ctl run role|playbook TARGET`: starts the run, prints each task as it ends, then the recap. */
@@ -9,18 +9,39 @@ export async function runCommand(kind: 'role' | 'playbook', target: string, flag
   const c = await clientFor(flags);
   const started = await c.post('/api/runs', runBody(kind, target, flags), RunStartedSchema);
   out(banner(`RUN [${started.title}]${flags.check ? ' (check mode)' : ''} id ${started.id}`));
-  let recap: Record<string, Recap> = {};
-  await c.stream(`/api/runs/${started.id}/events`, RunStreamEventSchema, (ev) => {
-    if (ev.type === 'result') out(taskLine(ev.host, ev.result, !!flags.diff));
-    else if (ev.type === 'host' && ev.status === 'unreachable') out(unreachableLine(ev.host, ev.error ?? 'unreachable'));
-    else if (ev.type === 'recap') recap = ev.recap;
-  });
+  const { recap, run } = await watch(c, started.id, !!flags.diff);
   Object.assign(recapOut, recap);
   printRecap(recap);
+  if (run?.stopped) throw new CtlError(run.stopped.code, `run ${run.id}: ${run.stopped.message}`);
   const totals = Object.values(recap);
   if (totals.some((r) => r.failed > 0)) return EXIT.hostFailed;
   if (totals.some((r) => r.unreachable > 0)) return EXIT.hostUnreachable;
   return EXIT.ok;
+}
+
+/**
+ * Prints a run's events until its end. A stream cut before the recap means the controller went
+ * away: one line saying so (the agents go on; the record is completed when it is back).
+ */
+export async function watch(c: Client, id: string, diff: boolean): Promise<{ recap: Record<string, Recap>; run?: RunDetail | Omit<RunDetail, 'recap'> }> {
+  let recap: Record<string, Recap> | undefined;
+  let run: Omit<RunDetail, 'recap'> | undefined;
+  const lost = (why: string) =>
+    new CtlError('CTL_ERR_CONTROLLER_LOST', `the controller at ${c.ep.url} went away while run ${id} was going (${why}); the agents finish their tasks on their own and the run is completed from their journals when it is back: ctl runs show ${id}`);
+  try {
+    await c.stream(`/api/runs/${id}/events`, RunStreamEventSchema, (ev) => {
+      if (ev.type === 'result') out(taskLine(ev.host, ev.result, diff));
+      else if (ev.type === 'host' && ev.status === 'unreachable') out(unreachableLine(ev.host, ev.error ?? 'unreachable'));
+      else if (ev.type === 'waiting') out(waitingLine(ev.host, ev.run));
+      else if (ev.type === 'end') run = ev.run;
+      else if (ev.type === 'recap') recap = ev.recap;
+    });
+  } catch (e) {
+    if (isCtlError(e) && e.code === 'CTL_ERR_CONTROLLER_LOST') throw lost(e.message);
+    throw e;
+  }
+  if (!recap) throw lost('the event stream ended before the run did');
+  return { recap, run };
 }
 
 /**

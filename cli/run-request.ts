@@ -14,6 +14,11 @@ export interface RunFlags extends EndpointFlags {
   check?: boolean;
   diff?: boolean;
   json?: boolean;
+  taskTimeout?: number;
+  jobTimeout?: number;
+  waitTimeout?: number;
+  /** false with --no-wait (commander's default is true). */
+  wait?: boolean;
 }
 
 /** The API's run request for these flags; files found here are sent by content (see sourceFile). */
@@ -27,5 +32,9 @@ export function runBody(kind: 'role' | 'playbook', target: string, flags: RunFla
     extraVars: parseExtraVars(flags.extraVars ?? []),
     check: !!flags.check,
     diff: !!flags.diff,
+    ...(flags.taskTimeout !== undefined ? { taskTimeout: flags.taskTimeout } : {}),
+    ...(flags.jobTimeout !== undefined ? { jobTimeout: flags.jobTimeout } : {}),
+    ...(flags.waitTimeout !== undefined ? { waitTimeout: flags.waitTimeout } : {}),
+    ...(flags.wait === false ? { wait: false } : {}),
   };
 }

@@ -1,7 +1,8 @@
-import { RunDetailSchema, RunListSchema, type Recap } from '../common/api.js';
+import { RunCancelResponseSchema, RunDetailSchema, RunListSchema, type Recap } from '../common/api.js';
 import { EXIT } from '../common/errors.js';
 import { clientFor, type EndpointFlags } from './client.js';
 import { banner, out, printRecap, table, taskLine, unreachableLine } from './output.js';
+import { watch } from './run-command.js';
 
 type Flags = EndpointFlags & { json?: boolean };
 
@@ -24,9 +25,25 @@ export async function runsShow(id: string, flags: Flags): Promise<number> {
   if (flags.json) return out(JSON.stringify(run, null, 2)), EXIT.ok;
   out(banner(`RUN [${run.title}]${run.check ? ' (check mode)' : ''} id ${run.id} at ${run.createdAt}${run.label === 'corrective' ? ' (corrective)' : ''}`));
   for (const [host, h] of Object.entries(run.hosts)) {
-    for (const r of h.results) out(taskLine(host, r, run.diff));
+    for (const r of h.results) out(taskLine(host, r, run.diff) + (r.recovered ? ' (recovered from the agent\'s journal)' : ''));
     if (h.status === 'unreachable') out(unreachableLine(host, h.error ?? 'unreachable'));
+    else if (h.error) out(`note: [${host}] ${h.error}`);
   }
   printRecap(run.recap);
+  if (run.stopped) out(`${run.status}: ${run.stopped.message}`);
+  return EXIT.ok;
+}
+
+/**
+ * `ctl runs cancel ID [--now]`: stops a run (running tasks at their next task boundary, or
+ * killed with --now; the rest skipped) and waits for its end. Exit 0 once it has ended.
+ */
+export async function runsCancel(id: string, flags: Flags & { now?: boolean }): Promise<number> {
+  const c = await clientFor(flags);
+  const r = await c.post(`/api/runs/${encodeURIComponent(id)}/cancel`, { now: !!flags.now }, RunCancelResponseSchema);
+  out(`cancelling run ${r.id}${flags.now ? ' (running tasks killed)' : ' (running tasks stop at their next task boundary)'}`);
+  const { recap } = await watch(c, r.id, false);
+  printRecap(recap);
+  out(`run ${r.id} cancelled`);
   return EXIT.ok;
 }

@@ -19,6 +19,8 @@ import { AgentStateSchema, RunLabelSchema } from './view.js';
 
 const count = z.number().int().nonnegative();
 const isoTime = z.string();
+/** A duration in seconds, as the command line takes it: positive, at most a week. */
+const seconds = z.number().positive().max(7 * 86_400);
 
 // ---- Shared pieces: task results and recaps (common/protocol.ts holds the agent's side) ----
 
@@ -41,6 +43,7 @@ export const RenderedTaskSchema = z.object({
   args: z.record(z.string(), z.unknown()),
   skip: z.string().optional(),
   role: z.string().optional(),
+  timeoutMs: z.number().optional(),
 });
 
 export const RecapSchema = z.object({ ok: count, changed: count, failed: count, skipped: count, unreachable: count });
@@ -104,6 +107,9 @@ export const ScheduleStateSchema = z.object({
   hosts: z.string().optional(),
   /** Drift check (check mode) or an enforcing run. */
   check: z.boolean(),
+  /** Seconds (`task_timeout`, `job_timeout` in schedules.yml). */
+  taskTimeout: z.number().optional(),
+  jobTimeout: z.number().optional(),
   nextRun: isoTime.nullable(),
   lastRunId: z.string().nullable(),
   lastError: z.string().nullable(),
@@ -131,6 +137,14 @@ export const RunRequestSchema = z.strictObject({
   extraVars: z.record(z.string(), z.unknown()).optional(),
   check: z.boolean().optional(),
   diff: z.boolean().optional(),
+  /** Seconds a task may take unless its role file sets `timeout:` (`--task-timeout`). */
+  taskTimeout: seconds.optional(),
+  /** Seconds a host may take for one play's tasks before it is given up (`--job-timeout`). */
+  jobTimeout: seconds.optional(),
+  /** Seconds the run may wait for hosts busy with other runs (`--wait-timeout`). */
+  waitTimeout: seconds.optional(),
+  /** false: refused at once when a host is busy with another run (`--no-wait`). */
+  wait: z.boolean().optional(),
 });
 export type RunRequest = z.infer<typeof RunRequestSchema>;
 
@@ -152,20 +166,33 @@ export const RunKindSchema = z.enum(['role', 'playbook', 'drift', 'tasks']);
 
 /** Who asked for a run: history keeps scheduled runs apart so they cannot push operator runs out. */
 export const RunOriginSchema = z.enum(['operator', 'schedule']);
-/** `interrupted`: the controller stopped while the run was going. */
-export const RunStatusSchema = z.enum(['running', 'done', 'interrupted']);
+/**
+ * `interrupted`: the controller stopped while the run was going (its results completed from the
+ * agents' journals, marked `recovered`); `cancelled`: `ctl runs cancel`, or `--wait-timeout`.
+ */
+export const RunStatusSchema = z.enum(['running', 'done', 'interrupted', 'cancelled']);
 /** `intentional`: an operator (or a schedule) asked for it; `corrective`: the drift policy `fix` started it. */
 export { RunLabelSchema };
 
-export const RunSummarySchema = z.object({
+/** Why a run stopped short: the coded error `ctl` exits with for it. */
+export const RunStoppedSchema = z.object({ code: z.enum(['CTL_ERR_RUN_CANCELLED', 'CTL_ERR_WAIT_TIMEOUT', 'CTL_ERR_CONTROLLER_LOST']), message: z.string() });
+
+/** What every run is, in the list and in full. */
+const runMeta = {
   id: z.string(),
   title: z.string(),
   kind: RunKindSchema,
   origin: RunOriginSchema,
   status: RunStatusSchema,
-  label: RunLabelSchema,
+  /** Absent from runs recorded before labels existed: they were all intentional. */
+  label: RunLabelSchema.default('intentional'),
+  stopped: RunStoppedSchema.optional(),
   check: z.boolean(),
   createdAt: isoTime,
+};
+
+export const RunSummarySchema = z.object({
+  ...runMeta,
   finishedAt: isoTime.nullable(),
   /** How many hosts the run has. */
   hosts: count,
@@ -188,15 +215,8 @@ export const HostRunSchema = z.object({
 });
 
 export const RunRecordSchema = z.object({
-  id: z.string(),
-  title: z.string(),
-  kind: RunKindSchema,
-  origin: RunOriginSchema,
-  status: RunStatusSchema,
-  label: RunLabelSchema.optional(),
-  check: z.boolean(),
+  ...runMeta,
   diff: z.boolean(),
-  createdAt: isoTime,
   finishedAt: isoTime.optional(),
   hosts: z.record(z.string(), HostRunSchema),
 });
@@ -205,6 +225,13 @@ export const RunDetailSchema = RunRecordSchema.extend({ recap: RecapByHostSchema
 export type RunDetail = z.infer<typeof RunDetailSchema>;
 
 export const RunIdParamsSchema = z.object({ id: z.string().min(1) });
+
+// ---- POST /api/runs/:id/cancel ----
+
+/** `now`: the running tasks' processes are killed instead of stopping at the next task boundary. */
+export const RunCancelRequestSchema = z.strictObject({ now: z.boolean().optional() });
+/** 202: the run is stopping; its events (and `ctl`) show when it has ended. */
+export const RunCancelResponseSchema = z.object({ id: z.string(), cancelling: z.literal(true) });
 
 // ---- GET /api/runs/:id/events: NDJSON, one event per line ----
 
@@ -215,14 +242,14 @@ export const RunIdParamsSchema = z.object({ id: z.string().min(1) });
 export const RunStreamEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('result'), host: z.string(), result: TaskResultSchema }),
   z.object({ type: z.literal('host'), host: z.string(), status: HostRunStatusSchema, error: z.string().optional() }),
+  /** The run waits for a host that another run holds (or waits for) first. */
+  z.object({ type: z.literal('waiting'), host: z.string(), run: z.string() }),
   z.object({ type: z.literal('end'), run: RunRecordSchema }),
   z.object({ type: z.literal('recap'), recap: RecapByHostSchema }),
 ]);
 export type RunStreamEvent = z.infer<typeof RunStreamEventSchema>;
-
-// ---- POST /login, POST /logout: the health view's session (no API token needed to ask) ----
-
-export const LoginRequestSchema = z.strictObject({ token: z.string().min(1).max(512) });
+/** A line as the controller writes it (fields with a default may be left out). */
+export type RunStreamLine = z.input<typeof RunStreamEventSchema>;
 
 // ---- GET /api/findings, GET /api/findings/history: drift findings ----
 
@@ -266,6 +293,10 @@ export const OpenFindingsSchema = z.object({ findings: z.array(HostFindingSchema
 export type OpenFindings = z.infer<typeof OpenFindingsSchema>;
 export const FindingHistorySchema = z.array(HostFindingSchema);
 
+// ---- The trust routes: enrollment, certificates, API tokens, login ----
+
+export * from './api-trust.js';
+
 // ---- Compile-time: the schemas above that mirror the agent protocol describe exactly its types ----
 
 type Exactly<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -276,3 +307,7 @@ export type ApiMirrorsProtocol = [
   Holds<Exactly<z.infer<typeof RenderedTaskSchema>, RenderedTask>>,
   Holds<Exactly<z.infer<typeof HealthSchema>, Health>>,
 ];
+
+// ---- Real-server health: /api/status, /api/events, /api/drain (common/health-api.ts) ----
+
+export * from './health-api.js';

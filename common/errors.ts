@@ -36,6 +36,16 @@ export const ERRORS = {
   CTL_ERR_TOKEN_NOT_FOUND: { exit: 1, status: 404, message: 'no token of that name' },
   CTL_ERR_DRIFT_POLICY: { exit: 4, status: 400, message: 'drift policy is invalid' },
   CTL_ERR_API_RESPONSE: { exit: 1, status: 502, message: 'controller answer does not match the API schema' },
+  CTL_ERR_ROUTE_NOT_FOUND: { exit: 1, status: 404, message: 'no such API route' },
+  CTL_ERR_CONTROLLER_CERT: { exit: 1, status: 502, message: 'controller certificate cannot be verified' },
+  CTL_ERR_NO_TLS: { exit: 1, status: 409, message: 'controller runs without TLS (--insecure-http): no certificates' },
+  CTL_ERR_CONTROLLER_LOST: { exit: 8, status: 503, message: 'the controller went away while the run was going' },
+  CTL_ERR_HOSTS_BUSY: { exit: 9, status: 409, message: 'a host is busy with another run (--no-wait)' },
+  CTL_ERR_WAIT_TIMEOUT: { exit: 9, status: 409, message: 'a host stayed busy with another run past --wait-timeout' },
+  CTL_ERR_RUN_CANCELLED: { exit: 10, status: 409, message: 'the run was cancelled' },
+  CTL_ERR_RUN_ENDED: { exit: 1, status: 409, message: 'the run has ended already' },
+  /** `ctl drain --wait` returns EXIT.drainTimeout for it: the host stays drained, connections remain. */
+  CTL_ERR_DRAIN_TIMEOUT: { exit: 1, status: 504, message: 'a drained host still had active connections at the timeout' },
   CTL_ERR_INTERNAL: { exit: 250, status: 500, message: 'internal error' },
 } as const;
 
@@ -80,6 +90,7 @@ export function isCtlError(e: unknown): e is CtlError {
 
 /**
  * Exit codes that are outcomes, not errors: a run's, as ansible-playbook uses them, then ours
- * (`ctl drift` found drift; `ctl lab status` found no lab running, as `systemctl status` would).
+ * (`ctl drift` found drift; `ctl lab status` found no lab running, as `systemctl status` would;
+ * `ctl drain --wait` reached its timeout with connections still open, CTL_ERR_DRAIN_TIMEOUT).
  */
-export const EXIT = { ok: 0, error: 1, hostFailed: 2, hostUnreachable: 3, drift: 6, labNotRunning: 7 } as const;
+export const EXIT = { ok: 0, error: 1, hostFailed: 2, hostUnreachable: 3, drift: 6, labNotRunning: 7, drainTimeout: 11 } as const;

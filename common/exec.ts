@@ -8,6 +8,8 @@ export interface ExecResult {
   ms: number;
   /** Set when the timeout stopped the command (its code is then 124, as coreutils' timeout). */
   timedOut?: boolean;
+  /** Set when `signal` stopped the command (code 124 too). */
+  aborted?: boolean;
 }
 
 export interface ExecOptions {
@@ -21,6 +23,11 @@ export interface ExecOptions {
    * open or outliving the check that started them.
    */
   killGroup?: boolean;
+  /**
+   * Stops the command when aborted (a task's time limit, a cancelled job): SIGKILL, to the whole
+   * group with `killGroup`. Not started at all when already aborted.
+   */
+  signal?: AbortSignal;
 }
 
 export type Exec = (file: string, args: readonly string[], opts?: ExecOptions) => Promise<ExecResult>;
@@ -35,20 +42,24 @@ const MAX_OUTPUT = 64 * 1024 * 1024;
 export const exec: Exec = (file, args, opts = {}) => {
   const started = performance.now();
   const timeout = opts.timeoutMs ?? 120_000;
+  const why = () => String((opts.signal?.reason as Error | undefined)?.message ?? opts.signal?.reason ?? 'aborted');
+  if (opts.signal?.aborted) return Promise.resolve({ code: 124, stdout: '', stderr: `${file}: not started: ${why()}\n`, ms: 0, aborted: true });
   return new Promise((resolve) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let size = 0;
     let timedOut = false;
+    let aborted = false;
     let overflow = false;
     let settled = false;
     const finish = (code: number, stderrOverride?: string) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
       const stdout = Buffer.concat(out).toString('utf8');
       const stderr = stderrOverride ?? Buffer.concat(err).toString('utf8');
-      resolve({ code, stdout, stderr, ms: performance.now() - started, ...(timedOut ? { timedOut: true } : {}) });
+      resolve({ code, stdout, stderr, ms: performance.now() - started, ...(timedOut ? { timedOut: true } : {}), ...(aborted ? { aborted: true } : {}) });
     };
     const child = spawn(file, [...args], { env: opts.env ?? process.env, cwd: opts.cwd, detached: opts.killGroup === true });
     const stop = (signal: NodeJS.Signals) => {
@@ -67,6 +78,11 @@ export const exec: Exec = (file, args, opts = {}) => {
       timedOut = true;
       stop(opts.killGroup ? 'SIGKILL' : 'SIGTERM');
     }, timeout);
+    const onAbort = () => {
+      aborted = true;
+      stop('SIGKILL');
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     const collect = (into: Buffer[]) => (d: Buffer) => {
       size += d.length;
       if (size > MAX_OUTPUT) {
@@ -85,11 +101,12 @@ export const exec: Exec = (file, args, opts = {}) => {
     });
     child.on('close', (code) => {
       if (overflow) return finish(1, `${file}: output exceeds ${MAX_OUTPUT} bytes`);
-      if (code === 0 && !timedOut) return finish(0);
+      if (code === 0 && !timedOut && !aborted) return finish(0);
       // An exit status is the command's own answer: its stderr as it is. Otherwise (killed on
       // timeout, a signal) say what happened.
       const stderr = Buffer.concat(err).toString('utf8');
       if (timedOut) return finish(124, `${stderr}killed after ${timeout} ms\n`);
+      if (aborted) return finish(124, `${stderr}${file}: killed: ${why()}\n`);
       finish(code ?? 1, code === null ? `${stderr}${file}: killed by a signal\n` : stderr);
     });
     child.stdin.end(opts.input ?? '');

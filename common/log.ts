@@ -15,7 +15,10 @@ export function parseLogLevel(given: string | undefined, flag = '--log-level'): 
   return level as LevelWithSilent;
 }
 
-/** The health view takes its token in the query string: keep it out of request logs. */
+/**
+ * No route takes a token in its query string any more; one typed there by habit must still
+ * stay out of request logs.
+ */
 export function redactUrl(url: string | undefined): string | undefined {
   return url?.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
 }

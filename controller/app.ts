@@ -1,28 +1,41 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { fastifyCookie } from '@fastify/cookie';
 import { CtlError, isCtlError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/log.js';
 import { AgentHub } from './hub.js';
 import { RunManager } from './run-manager.js';
+import { RunRecovery } from './run-recovery.js';
 import { Store, type StoreLog } from './store.js';
 import { agentRoutes } from './routes/agents.js';
 import { runRoutes } from './routes/runs.js';
 import { viewPage } from './view/routes.js';
-import { loginRoutes } from './routes/login.js';
-import { Sessions } from './auth/sessions.js';
-import { requestAuth } from './request-auth.js';
 import { wireDrift, type DriftOptions, type DriftParts } from './drift-wiring.js';
 import { adminRoutes } from './routes/admin.js';
+import { healthRoutes } from './routes/health.js';
+import { HealthHub } from './health-hub.js';
+import { HealthRecords } from './health-records.js';
 import { loadSchedules, Scheduler } from './schedules.js';
 import { useZodSchemas, type ZodTypeProvider } from './zod-schemas.js';
 import { HealthResponseSchema, ScheduleListSchema } from '../common/api.js';
 import type { PlanEnv } from './plan-run.js';
 import { DebugRequestLog } from './request-log.js';
 import path from 'node:path';
+import { certificateAuthenticator, tokenAuthenticator } from './agent-auth.js';
+import { devTokenAuth, routeOf, trustApiAuth, useApiAuth } from './api-auth.js';
+import { openTrust, type Trust } from './trust.js';
+import { tlsServerFactory } from './tls-server.js';
+import { enrollRoutes } from './routes/enroll.js';
+import { loginRoutes } from './routes/login.js';
+import { trustAdminRoutes } from './routes/trust-admin.js';
 
 export interface ControllerOptions {
   dataDir: string;
-  token: string;
+  /**
+   * The `--insecure-http` dev controller: plain HTTP, and this one shared token for the API
+   * and the agents. Left out (the default), the controller speaks TLS with the data folder's
+   * CA (`ctl controller init`), agents prove themselves with certificates and the API takes
+   * named tokens.
+   */
+  token?: string;
   /** Where roles/, inventories and playbooks are read from. */
   projectDir: string;
   /** pino (fastify's own logger); silent when left out. */
@@ -52,7 +65,11 @@ export interface Controller {
   store: Store;
   runs: RunManager;
   scheduler: Scheduler;
-  /** Findings, held desired states, events, metrics, the view (drift-wiring.ts). */
+  /** The CA, enrollment and API tokens; undefined on an `--insecure-http` controller. */
+  trust: Trust | undefined;
+  recovery: RunRecovery;
+  health: HealthHub;
+  /** Findings, held desired states, events, metrics, the live view (drift-wiring.ts). */
   drift: DriftParts;
   close(): Promise<void>;
 }
@@ -61,6 +78,8 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
   // Schedules first: a bad schedules.yml refuses the start before anything is opened.
   const schedules = await loadSchedules(opts.schedulesFile ?? path.join(opts.projectDir, 'schedules.yml'), opts.projectDir);
   const log = opts.logger ?? silentLogger;
+  // Before the store: an uninitialised folder is refused without anything being written to it.
+  const trust = opts.token === undefined ? await openTrust(opts.dataDir) : undefined;
   const store = await Store.open(opts.dataDir, {
     keepRuns: opts.keepRuns,
     keepScheduled: opts.keepScheduled,
@@ -70,14 +89,21 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
   });
   // Widened to fastify's logger type: typed as pino's, every route helper would need its generics.
   const loggerInstance: FastifyBaseLogger = log;
-  const app = Fastify({ loggerInstance, logController: new DebugRequestLog() });
+  const trustLog = log.child({ component: 'trust' });
+  const app = Fastify({ loggerInstance, logController: new DebugRequestLog(), ...(trust ? { serverFactory: tlsServerFactory(trust.pki, trustLog) } : {}) });
   useZodSchemas(app);
-  const hub = new AgentHub(app.server, store, opts.token, undefined, log.child({ component: 'hub' }));
+  const hub = new AgentHub(app.server, store, trust ? certificateAuthenticator(trust.pki) : tokenAuthenticator(opts.token!), undefined, log.child({ component: 'hub' }));
   const runs = new RunManager(store, hub, opts.jobTimeoutMs, log.child({ component: 'runs' }));
+  // Runs a stopped controller left `running` are marked interrupted before anything else runs.
+  const recovery = new RunRecovery(store, hub, { log: log.child({ component: 'recovery' }) });
+  await recovery.start();
+  const healthRecords = new HealthRecords(store);
+  const health = new HealthHub(hub, healthRecords, (h) => store.agent(h)?.facts, log.child({ component: 'health' }));
 
-  await app.register(fastifyCookie);
-  const sessions = Sessions.open(opts.dataDir);
-  app.addHook('onRequest', requestAuth({ token: opts.token, sessions, metricsToken: opts.metricsToken }));
+  const apiAuth = trust ? trustApiAuth(trust, opts.dataDir) : devTokenAuth(opts.token!, opts.dataDir);
+  await useApiAuth(app, apiAuth, trustLog, opts.metricsToken);
+  // Fastify's own 404 echoes the URL, query string and all: name the route without it.
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: new CtlError('CTL_ERR_ROUTE_NOT_FOUND', `no route ${routeOf(req)}`).toJSON() }));
 
   app.setErrorHandler((err, _req, reply) => {
     if (isCtlError(err)) return reply.code(err.status).send({ error: err.toJSON() });
@@ -96,14 +122,17 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
   const scheduler = new Scheduler(runs, planEnv, log.child({ component: 'schedules' }));
   scheduler.start(schedules);
 
-  const drift = wireDrift(app, { store, hub, runs, sessions, log, options: opts.drift });
+  const drift = wireDrift(app, { store, hub, runs, health, sessions: apiAuth.sessions, log, options: { ...opts.drift, revoked: (h) => !!trust?.pki.hostState(h)?.revoked } });
   adminRoutes(app, { store, hub, forgotten: (name) => drift.forget(name) });
   const api = app.withTypeProvider<ZodTypeProvider>();
   api.get('/api/schedules', { schema: { response: { 200: ScheduleListSchema } } }, async () => scheduler.list());
   agentRoutes(app, hub);
   runRoutes(app, { store, runs, planEnv });
   viewPage(app);
-  loginRoutes(app, { sessions, token: opts.token });
+  loginRoutes(app, apiAuth, trustLog);
+  trustAdminRoutes(app, { trust, auth: apiAuth, hub, log: trustLog });
+  if (trust) enrollRoutes(app, { trust, log: trustLog, events: drift.events });
+  healthRoutes(app, { health, records: healthRecords });
 
   return {
     app,
@@ -111,10 +140,16 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
     store,
     runs,
     scheduler,
+    trust,
+    recovery,
+    health,
     drift,
     async close() {
-      await scheduler.stop();
       drift.close();
+      recovery.close();
+      await scheduler.stop();
+      // Runs going now are recovered at the next start, as after a crash: not ended as unreachable.
+      runs.detach();
       await hub.close();
       await app.close();
       await store.close();

@@ -26,7 +26,7 @@ export class DesiredStates {
 
   /** The hosts whose held state this run changed (an ended applying run with desired slots). */
   recordRun(run: RunRecord, spec: Pick<RunSpec, 'desired' | 'plays'>): string[] {
-    if (run.check || !spec.desired) return [];
+    if (run.check || run.stopped || !spec.desired) return [];
     const changed: string[] = [];
     for (const [host, slots] of Object.entries(spec.desired)) {
       const h = run.hosts[host];

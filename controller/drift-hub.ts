@@ -1,16 +1,10 @@
 import { DriftReportSchema, type DesiredState } from '../common/desired-state.js';
-import { IpvsReportSchema, type IpvsReport } from '../common/ipvs-report.js';
 import { silentLogger, type Logger } from '../common/log.js';
 import type { DesiredStates } from './desired-state.js';
 import type { FindingsLedger } from './findings.js';
 import type { AgentHub, AgentSocket } from './hub.js';
 import type { RunManager, RunSpec } from './run-manager.js';
 import type { RunRecord } from './run-record.js';
-
-/** A director's table as its agent last reported it, with when it arrived here. */
-export interface ReceivedIpvs extends IpvsReport {
-  receivedAt: string;
-}
 
 /** When a host's watch last reported, and against which revision of its held state. */
 export interface WatchState {
@@ -20,13 +14,13 @@ export interface WatchState {
 }
 
 export interface DriftHubOptions {
-  hub: Pick<AgentHub, 'listen'>;
+  hub: Pick<AgentHub, 'onAgent' | 'socketOf'>;
   runs: Pick<RunManager, 'watch'>;
   desired: DesiredStates;
   ledger: FindingsLedger;
   log?: Logger;
   clock?: () => Date;
-  /** A host's findings or table changed (the live view refreshes). */
+  /** A host's findings changed (the live view refreshes). */
   changed?(host: string): void;
   /** A host's watch reported a check of the state held for it (the fix policy looks at it). */
   reported?(host: string): void;
@@ -35,12 +29,9 @@ export interface DriftHubOptions {
 /**
  * The controller's side of the drift watch: after each applying run it records and pushes each
  * host's held desired state (every host of the run gets a push, which also ends the pause of
- * its watch), pushes it again at every connect, takes the agents' findings into the ledger and
- * keeps the directors' IPVS tables for the view.
+ * its watch), pushes it again at every connect, and takes the agents' findings into the ledger.
  */
 export class DriftHub {
-  private readonly sockets = new Map<string, AgentSocket>();
-  private readonly ipvsByHost = new Map<string, ReceivedIpvs>();
   private readonly watches = new Map<string, WatchState>();
   private readonly log: Logger;
   private readonly clock: () => Date;
@@ -49,36 +40,20 @@ export class DriftHub {
   constructor(private readonly o: DriftHubOptions) {
     this.log = o.log ?? silentLogger;
     this.clock = o.clock ?? (() => new Date());
-    this.stops.push(
-      o.hub.listen({
-        connected: (name, socket) => this.connected(name, socket),
-        disconnected: (name) => {
-          this.sockets.delete(name);
-        },
-      }),
-      o.runs.watch({ ended: (run, spec) => this.runEnded(run, spec) }),
-    );
+    o.hub.onAgent((name, socket) => this.connected(name, socket));
+    this.stops.push(o.runs.watch({ ended: (run, spec) => this.runEnded(run, spec) }));
   }
 
   close(): void {
     for (const s of this.stops) s();
   }
 
-  ipvs(host: string): ReceivedIpvs | undefined {
-    return this.ipvsByHost.get(host);
-  }
-
-  ipvsHosts(): string[] {
-    return [...this.ipvsByHost.keys()].sort();
-  }
-
   watch(host: string): WatchState | undefined {
     return this.watches.get(host);
   }
 
-  /** Drops what is known of a forgotten host: its table, and its open findings are resolved. */
+  /** Drops what is known of a forgotten host: its held state, and its open findings are resolved. */
   forget(host: string): void {
-    this.ipvsByHost.delete(host);
     this.watches.delete(host);
     this.o.desired.forget(host);
     if (this.o.ledger.open(host).length) this.o.ledger.report(host, [], this.clock());
@@ -86,15 +61,13 @@ export class DriftHub {
   }
 
   private connected(name: string, socket: AgentSocket): void {
-    this.sockets.set(name, socket);
     socket.on('drift:findings', (raw) => this.findings(name, raw));
-    socket.on('ipvs:report', (raw) => this.ipvsReport(name, raw));
     const held = this.o.desired.get(name);
     if (held) this.push(name, held);
   }
 
   private push(name: string, state: DesiredState): void {
-    const socket = this.sockets.get(name);
+    const socket = this.o.hub.socketOf(name);
     if (!socket) return;
     socket.emit('desired:set', state);
     this.log.debug({ agent: name, revision: state.revision }, 'desired state pushed');
@@ -128,15 +101,5 @@ export class DriftHub {
     this.watches.set(host, { reportedAt: at.toISOString(), revision: r.data.revision, open: r.data.all.length });
     if (result.found.length || result.changed.length || result.resolved.length) this.o.changed?.(host);
     this.o.reported?.(host);
-  }
-
-  private ipvsReport(host: string, raw: unknown): void {
-    const r = IpvsReportSchema.safeParse(raw);
-    if (!r.success) {
-      this.log.warn({ agent: host, err: r.error.issues[0]?.message }, 'IPVS report refused');
-      return;
-    }
-    this.ipvsByHost.set(host, { ...r.data, receivedAt: this.clock().toISOString() });
-    this.o.changed?.(host);
   }
 }

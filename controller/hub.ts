@@ -1,11 +1,11 @@
 import type { Server as HttpServer } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
+import type { Server as HttpsServer } from 'node:https';
 import { Server, type Socket } from 'socket.io';
 import {
-  PROTOCOL_VERSION,
-  type AgentAuth,
   type ClientToServerEvents,
   type Health,
+  type JobCancel,
+  type JobRecord,
   type RunEnd,
   type RunJob,
   type ServerToClientEvents,
@@ -14,21 +14,11 @@ import {
 import { silentLogger, type Logger } from '../common/log.js';
 import type { Store } from './store.js';
 import type { AgentView } from '../common/api.js';
+import { agentAuthMiddleware, type AgentAuthenticator } from './agent-auth.js';
+
+export { tokensEqual } from './agent-auth.js';
 
 export type AgentSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
-
-/** Follows agents as they come and go (drift, the live view, events); see AgentHub.listen. */
-export interface HubListener {
-  /** A new connection: the listener may add handlers of its own to the socket and emit on it. */
-  connected?(name: string, socket: AgentSocket): void;
-  disconnected?(name: string, reason: string): void;
-  heartbeat?(name: string): void;
-  facts?(name: string): void;
-  refused?(refusal: { peer: string; agent?: string; reason: string }): void;
-}
-
-/** The heartbeat interval an agent that does not say its own is assumed to have. */
-export const DEFAULT_HEARTBEAT_MS = 5000;
 
 export interface JobHandlers {
   onResult(r: TaskResult): void;
@@ -36,6 +26,9 @@ export interface JobHandlers {
   /** The agent went away before the run ended. */
   onLost(reason: string): void;
 }
+
+/** The heartbeat interval an agent that does not say its own is assumed to have. */
+export const DEFAULT_HEARTBEAT_MS = 5000;
 
 interface Conn {
   socket: AgentSocket;
@@ -52,12 +45,6 @@ function peerOf(socket: AgentSocket): string {
   return socket.handshake.address.replace(/^::ffff:/, '');
 }
 
-export function tokensEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 /**
  * The socket.io side of the controller: authenticates agents, keeps one live connection per
  * host, holds heartbeats in memory (they never write the store) and routes run events.
@@ -66,81 +53,51 @@ export class AgentHub {
   readonly io: Server<ClientToServerEvents, ServerToClientEvents>;
   private readonly conns = new Map<string, Conn>();
   private readonly lastHeartbeat = new Map<string, number>();
-  private readonly listeners = new Set<HubListener>();
+  /** Cancels for agents not connected now, sent when they come back (until their jobs' deadline). */
+  private readonly cancels = new Map<string, { cancel: JobCancel; until: number }[]>();
+  private readonly connectListeners: ((name: string) => void)[] = [];
+  private readonly agentHooks: ((name: string, socket: AgentSocket) => void)[] = [];
+  private readonly refusalHooks: ((r: { peer: string; agent?: string; reason: string }) => void)[] = [];
 
   constructor(
-    server: HttpServer,
+    server: HttpServer | HttpsServer,
     private readonly store: Store,
-    token: string,
+    authenticate: AgentAuthenticator,
     private readonly clock: () => number = Date.now,
     private readonly log: Logger = silentLogger,
   ) {
     // A generous ping timeout: an agent busy on an emulated or loaded host answers late, and a
     // dead agent's socket closes at once anyway.
-    // serveClient: the health view loads /socket.io/socket.io.js from here.
+    // serveClient: the live view loads /socket.io/socket.io.js from here.
     this.io = new Server(server, { serveClient: true, pingInterval: 15_000, pingTimeout: 30_000 });
-    this.io.use((socket, next) => {
-      const auth = socket.handshake.auth as Partial<AgentAuth>;
-      const refuse = (reason: string): void => {
-        // The name as given, cut short: it is untrusted input and may be anything.
-        const name = typeof auth.name === 'string' ? auth.name.slice(0, 64) : undefined;
-        this.log.warn({ peer: peerOf(socket), ...(name !== undefined ? { agent: name } : {}), reason }, 'agent refused');
-        this.tell('refused', { peer: peerOf(socket), ...(name !== undefined ? { agent: name } : {}), reason });
-        next(new Error(reason));
-      };
-      if (typeof auth.token !== 'string' || !tokensEqual(auth.token, token)) return refuse('unauthorized: bad token');
-      if (typeof auth.name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(auth.name)) return refuse('bad agent name');
-      if (auth.protocol !== PROTOCOL_VERSION) return refuse(`protocol ${auth.protocol} not supported (want ${PROTOCOL_VERSION})`);
-      next();
-    });
+    // Who the agent is (its certificate, or the dev token) is decided here, before any event.
+    this.io.use(agentAuthMiddleware(authenticate, log, (r) => this.refusalHooks.forEach((h) => h(r))));
     this.io.on('connection', (socket) => this.accept(socket));
   }
 
-  /** Follows agents from now on; returns the function that stops it. */
-  listen(l: HubListener): () => void {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
-  }
-
-  private tell<K extends keyof HubListener>(what: K, ...args: Parameters<NonNullable<HubListener[K]>>): void {
-    for (const l of this.listeners) {
-      try {
-        (l[what] as ((...a: typeof args) => void) | undefined)?.(...args);
-      } catch (e) {
-        this.log.error({ err: e, listener: what }, 'hub listener failed');
-      }
-    }
-  }
-
-  /** Whether an agent is connected, when it last sent a heartbeat, and how often it sends them. */
-  liveness(name: string): { connected: boolean; heartbeatAt?: number; heartbeatMs: number } {
-    const conn = this.conns.get(name);
-    const at = this.lastHeartbeat.get(name);
-    return { connected: !!conn, ...(at !== undefined ? { heartbeatAt: at } : {}), heartbeatMs: conn?.heartbeatMs ?? DEFAULT_HEARTBEAT_MS };
-  }
-
   private accept(socket: AgentSocket): void {
-    const auth = socket.handshake.auth as AgentAuth;
-    const name = auth.name;
+    const name = (socket.data as { host: string }).host;
     const old = this.conns.get(name);
     if (old) old.socket.disconnect(true);
-    const heartbeatMs = typeof auth.heartbeatMs === 'number' && auth.heartbeatMs >= 100 && auth.heartbeatMs <= 3_600_000 ? auth.heartbeatMs : DEFAULT_HEARTBEAT_MS;
+    const said = (socket.handshake.auth as { heartbeatMs?: unknown }).heartbeatMs;
+    const heartbeatMs = typeof said === 'number' && said >= 100 && said <= 3_600_000 ? said : DEFAULT_HEARTBEAT_MS;
     const conn: Conn = { socket, connectedAt: this.clock(), heartbeatAt: this.clock(), heartbeatMs, jobs: new Map() };
     this.conns.set(name, conn);
     this.lastHeartbeat.set(name, conn.heartbeatAt);
     const address = peerOf(socket);
-    this.log.info({ agent: name, peer: address, ...(old ? { replaced: true } : {}) }, 'agent connected');
+    const serial = (socket.data as { serial?: string }).serial;
+    this.log.info({ agent: name, peer: address, ...(serial ? { serial } : {}), ...(old ? { replaced: true } : {}) }, 'agent connected');
     this.store.upsertAgent(name, { lastSeen: new Date().toISOString(), address });
+    for (const { cancel, until } of this.cancels.get(name) ?? []) if (until > this.clock()) socket.emit('run:cancel', cancel);
+    this.cancels.delete(name);
 
     socket.on('facts', (facts) => {
       this.store.upsertAgent(name, { facts, lastSeen: new Date().toISOString() });
-      this.tell('facts', name);
     });
     socket.on('heartbeat', (health) => {
       conn.health = health;
       conn.heartbeatAt = this.clock();
       this.lastHeartbeat.set(name, conn.heartbeatAt);
-      this.tell('heartbeat', name);
     });
     socket.on('task:result', (runId, result) => conn.jobs.get(runId)?.onResult(result));
     socket.on('run:end', (end) => {
@@ -154,9 +111,69 @@ export class AgentHub {
       this.store.upsertAgent(name, { lastSeen: new Date().toISOString() });
       for (const h of conn.jobs.values()) h.onLost(`agent disconnected: ${reason}`);
       conn.jobs.clear();
-      if (!this.conns.has(name)) this.tell('disconnected', name, reason);
     });
-    this.tell('connected', name, socket);
+    for (const fn of this.connectListeners) fn(name);
+    for (const hook of this.agentHooks) hook(name, socket);
+  }
+
+  /** Called with the agent's name each time an agent connects (after its handlers are set). */
+  onConnect(fn: (name: string) => void): void {
+    this.connectListeners.push(fn);
+  }
+
+  /**
+   * Tells the agent to stop a job: sent now, or when the agent is back if it is not connected
+   * (kept `keepMs`: past the job's deadline the agent stops it by itself).
+   */
+  cancel(host: string, job: string, reason: string, now: boolean, keepMs = 3_600_000): void {
+    const cancel: JobCancel = { runId: job, reason, now };
+    const conn = this.conns.get(host);
+    if (conn?.socket.connected) return void conn.socket.emit('run:cancel', cancel);
+    const list = [...(this.cancels.get(host) ?? []), { cancel, until: this.clock() + keepMs }];
+    this.cancels.set(host, list.slice(-100));
+  }
+
+  /** The agent's journal of a run's jobs (what it did while the controller could not hear it). */
+  async journal(host: string, run: string, timeoutMs = 10_000): Promise<JobRecord[]> {
+    const conn = this.conns.get(host);
+    if (!conn) throw new Error(`${host} is not connected`);
+    return conn.socket.timeout(timeoutMs).emitWithAck('job:journal', { run });
+  }
+
+  /** Cuts a host off at once (revoked): its jobs are lost, as when the agent goes away. */
+  disconnectHost(name: string, reason: string): boolean {
+    const conn = this.conns.get(name);
+    if (!conn) return false;
+    this.log.warn({ agent: name, peer: peerOf(conn.socket), reason }, 'agent cut off');
+    conn.socket.disconnect(true);
+    return true;
+  }
+
+  /** Called for every accepted agent connection, after the hub's own handlers (controller/health-hub.ts). */
+  onAgent(hook: (name: string, socket: AgentSocket) => void): void {
+    this.agentHooks.push(hook);
+  }
+
+  /** Called for every agent refused at the handshake (the live view's events). */
+  onRefused(hook: (r: { peer: string; agent?: string; reason: string }) => void): void {
+    this.refusalHooks.push(hook);
+  }
+
+  /** Whether an agent is connected, when it last sent a heartbeat, and how often it says it sends them. */
+  liveness(name: string): { connected: boolean; heartbeatAt?: number; heartbeatMs: number } {
+    const conn = this.conns.get(name);
+    const at = this.lastHeartbeat.get(name);
+    return { connected: !!conn, ...(at !== undefined ? { heartbeatAt: at } : {}), heartbeatMs: conn?.heartbeatMs ?? DEFAULT_HEARTBEAT_MS };
+  }
+
+  /** The live connection of a host. */
+  socketOf(name: string): AgentSocket | undefined {
+    return this.conns.get(name)?.socket;
+  }
+
+  /** Hosts connected now. */
+  online(): string[] {
+    return [...this.conns.keys()].sort();
   }
 
   isOnline(name: string): boolean {

@@ -12,7 +12,7 @@ import { loadMeta, type ClusterRole } from './role-meta.js';
 // The filters this project's roles use (lvs_realservers): every role is rendered through here.
 import './lvs-filters.js';
 
-const TASK_KEYS = new Set(['name', 'when', 'loop', 'loop_var', 'tags']);
+const TASK_KEYS = new Set(['name', 'when', 'loop', 'loop_var', 'tags', 'timeout']);
 
 export interface RoleTask {
   name: string;
@@ -21,6 +21,8 @@ export interface RoleTask {
   when?: string | boolean;
   loop?: unknown;
   loopVar: string;
+  /** The task's own time limit in seconds (`timeout:`, as Ansible's task keyword). */
+  timeout?: number;
   file: string;
   line?: number;
   node: Node;
@@ -115,6 +117,13 @@ export async function loadRole(rolesDir: string, name: string, seen: string[] = 
       });
     }
     const module = modKeys[0];
+    if (t.timeout !== undefined && !(typeof t.timeout === 'number' && t.timeout > 0 && t.timeout <= 7 * 86_400)) {
+      throw new CtlError('CTL_ERR_ROLE_PARSE', `task ${i + 1}: timeout must be a number of seconds (0 < timeout <= 604800), got ${JSON.stringify(t.timeout)}`, {
+        file: tasksFile,
+        line: keyLine(y, node, 'timeout'),
+        field: 'timeout',
+      });
+    }
     if (!MODULES.has(module)) {
       throw new CtlError('CTL_ERR_UNKNOWN_MODULE', `unknown module '${module}' (known: ${[...MODULES.keys()].sort().join(', ')})`, {
         file: tasksFile,
@@ -129,6 +138,7 @@ export async function loadRole(rolesDir: string, name: string, seen: string[] = 
       ...(t.when !== undefined ? { when: t.when as string | boolean } : {}),
       ...(t.loop !== undefined ? { loop: t.loop } : {}),
       loopVar: typeof t.loop_var === 'string' ? t.loop_var : 'item',
+      ...(t.timeout !== undefined ? { timeout: t.timeout as number } : {}),
       file: tasksFile,
       line,
       node,
@@ -190,7 +200,8 @@ export function renderRole(role: Role, vars: Vars, origin?: (variable: string) =
         throw new CtlError('CTL_ERR_TASK_ARGS', `task '${name}': ${describeIssues(parsed.error)}`, where(task.module));
       }
       const owned = module.owns?.(parsed.data);
-      out.push({ task: { name, module: task.module, args, role: role.name }, parsed: parsed.data, ...(owned ? { owned } : {}) });
+      const limit = task.timeout !== undefined ? { timeoutMs: task.timeout * 1000 } : {};
+      out.push({ task: { name, module: task.module, args, role: role.name, ...limit }, parsed: parsed.data, ...(owned ? { owned } : {}) });
     }
   }
   return out;

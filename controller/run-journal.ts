@@ -24,7 +24,7 @@ export type JournalLine =
   | { t: 'end'; finishedAt: string; status: RunStatus };
 
 const hostStatus = z.enum(['pending', 'running', 'done', 'unreachable']);
-const runStatus = z.enum(['running', 'done', 'interrupted']);
+const runStatus = z.enum(['running', 'done', 'interrupted', 'cancelled']);
 const lineSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('start'), run: z.looseObject({ id: z.string(), createdAt: z.string(), status: runStatus }), plans: z.array(z.array(z.looseObject({ name: z.string(), module: z.string() }))), hosts: z.record(z.string(), z.number().int().min(0)) }),
   z.object({ t: z.literal('host'), host: z.string(), status: hostStatus.optional(), error: z.string().optional(), ms: z.number().optional() }),

@@ -2,9 +2,12 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { silentLogger, type Logger } from '../common/log.js';
 import type { FactsOverride, RenderedTask, TaskResult } from '../common/protocol.js';
+import { HostLocks } from './host-locks.js';
 import type { AgentHub } from './hub.js';
+import { RunControl, refuseBusy, stoppedBy, unsentResults, type Acquired } from './run-control.js';
+import { sendJob, type JobSender } from './run-job.js';
 import type { PlannedSlot } from './drift-policy-var.js';
-import { hostClean, recap, type Recap, type RunLabel, type RunOrigin } from './run-record.js';
+import { recap, type Recap, type RunLabel, type RunOrigin, type RunStopped } from './run-record.js';
 import type { HostRun, LedgerEntry, RunRecord, Store } from './store.js';
 
 export { recap, type Recap };
@@ -12,6 +15,7 @@ export { recap, type Recap };
 export type RunEvent =
   | { type: 'result'; host: string; result: TaskResult }
   | { type: 'host'; host: string; status: HostRun['status']; error?: string }
+  | { type: 'waiting'; host: string; run: string }
   | { type: 'end'; run: RunRecord };
 
 export interface PlaySpec {
@@ -33,6 +37,14 @@ export interface RunSpec {
   plays: PlaySpec[];
   /** host -> role slot -> what this run declares there; recorded when the run applied. */
   ledger?: Record<string, Record<string, LedgerEntry[]>>;
+  /** Limit of a task without one of its own (`--task-timeout`); else the module's. */
+  taskTimeoutMs?: number;
+  /** How long a host may take for one play's tasks (`--job-timeout`); else the manager's. */
+  jobTimeoutMs?: number;
+  /** How long the run may wait for hosts busy with other runs (`--wait-timeout`); unbounded when left out. */
+  waitTimeoutMs?: number;
+  /** false: refused at once when a host is busy with another run (`--no-wait`). */
+  wait?: boolean;
   /** host -> each role slot's tasks: the host's desired state once this run applied them cleanly. */
   desired?: Record<string, PlannedSlot[]>;
   /** `corrective` when the drift policy started it (default intentional). */
@@ -46,20 +58,21 @@ export interface RunWatcher {
   ended?(run: RunRecord, spec: RunSpec): void;
 }
 
-interface Lock {
-  ready: Promise<void>;
-  release: () => void;
-}
-
 /**
  * Fans a run out to its hosts in parallel, play after play. A host never runs two runs at once:
- * a run takes every one of its hosts' locks when it starts (FIFO per host, all taken in the same
- * tick, so two runs cannot wait on each other) and releases them when it ends. A host that
- * fails or is unreachable in one play is left out of the plays after it, as in Ansible.
+ * a run takes every one of its hosts' locks when it starts (HostLocks) and releases them when it
+ * ends; while it waits it says for which run. A host that fails or is unreachable in one play is
+ * left out of the plays after it, as in Ansible. A job the manager gives up (no answer in time,
+ * agent gone) or a cancelled run's jobs are cancelled on the agents too.
  */
 export class RunManager {
-  private readonly tails = new Map<string, Promise<void>>();
+  private readonly locks = new HostLocks();
   private readonly emitters = new Map<string, EventEmitter>();
+  private readonly controls = new Map<string, RunControl>();
+  private readonly waits = new Map<string, { host: string; run: string }[]>();
+  /** Set when the controller stops: runs going are left `running` for the next start to recover. */
+  private detached = false;
+  private readonly jobs: JobSender;
   private readonly watchers = new Set<RunWatcher>();
 
   /**
@@ -71,7 +84,9 @@ export class RunManager {
     private readonly hub: AgentHub,
     private readonly jobTimeoutMs = 3_600_000,
     private readonly log: Logger = silentLogger,
-  ) {}
+  ) {
+    this.jobs = { store, hub, log, jobTimeoutMs, timers: new Set(), detached: () => this.detached };
+  }
 
   /** Follows every run from now on; returns the function that stops it. */
   watch(w: RunWatcher): () => void {
@@ -81,7 +96,7 @@ export class RunManager {
 
   /** A run holds or waits for this host's lock. */
   busy(host: string): boolean {
-    return this.tails.has(host);
+    return this.locks.busy([host]).length > 0;
   }
 
   private tell<K extends keyof RunWatcher>(what: K, ...args: Parameters<NonNullable<RunWatcher[K]>>): void {
@@ -96,6 +111,7 @@ export class RunManager {
 
   start(spec: RunSpec): RunRecord {
     this.store.assertWritable();
+    if (spec.wait === false) refuseBusy(this.locks.busy([...new Set(spec.plays.flatMap((p) => Object.keys(p.hosts)))]));
     const run: RunRecord = {
       id: randomUUID().slice(0, 8),
       title: spec.title,
@@ -119,32 +135,50 @@ export class RunManager {
     const em = new EventEmitter();
     em.setMaxListeners(100);
     this.emitters.set(run.id, em);
-    const locks = Object.keys(run.hosts).map((h) => this.lock(h));
-    this.log.info({ run: run.id, title: run.title, hosts: Object.keys(run.hosts), check: run.check, label: run.label }, 'run started');
+    const control = new RunControl();
+    this.controls.set(run.id, control);
+    const locks = Object.keys(run.hosts).map((h) => ({ host: h, ...this.locks.take(h, run.id) }));
+    const waits = locks.flatMap((l) => (l.ahead ? [{ host: l.host, run: l.ahead }] : []));
+    this.log.info({ run: run.id, title: run.title, hosts: Object.keys(run.hosts), check: run.check, label: run.label, ...(waits.length ? { waitingFor: waits } : {}) }, 'run started');
     this.tell('started', run, spec);
+    if (waits.length) this.waits.set(run.id, waits);
     void (async () => {
+      let got: Acquired | undefined;
       try {
-        await Promise.all(locks.map((l) => l.ready));
+        got = await control.acquire(locks, spec.waitTimeoutMs);
+        if (this.detached) return;
+        this.waits.delete(run.id);
         const offset: Record<string, number> = {};
-        for (const play of spec.plays) {
+        for (const play of got === 'held' ? spec.plays : []) {
+          if (control.cancelled || this.detached) break;
           await Promise.all(
             Object.entries(play.hosts).map(([host, tasks]) => {
               const h = run.hosts[host];
               const base = offset[host] ?? 0;
               offset[host] = base + tasks.length;
               if (h.status === 'unreachable' || h.results.some((r) => r.status === 'failed')) return undefined;
-              return this.runJob(run, host, tasks, base, em, play.factsOverride?.[host]);
+              return sendJob(this.jobs, { run, host, tasks, base, spec, control, override: play.factsOverride?.[host] }, (e) => {
+                if (e.type === 'result') this.tell('result', run, e.host, e.result);
+                em.emit('event', e);
+              });
             }),
           );
         }
-        for (const [host, h] of Object.entries(run.hosts)) if (h.status !== 'unreachable') this.store.updateHost(run, host, { status: 'done' });
-        if (!run.check) this.record(run, spec.ledger ?? {});
+        if (this.detached) return;
+        run.stopped = stoppedBy(got, control, waits, spec.waitTimeoutMs);
+        if (run.stopped) this.skipUnsent(run, spec, run.stopped, em);
+        for (const [host, h] of Object.entries(run.hosts)) if (h.status !== 'unreachable' && (!run.stopped || h.status === 'running')) this.store.updateHost(run, host, { status: 'done' });
+        if (!run.check && got === 'held') this.record(run, spec.ledger ?? {});
       } catch (e) {
         // A bug here must end this run, not the controller and every other run with it.
         this.log.error({ run: run.id, err: e }, 'run aborted');
       } finally {
+        // eslint-disable-next-line no-unsafe-finally -- a stopping controller records nothing more
+        if (this.detached) return;
         for (const l of locks) l.release();
-        this.store.endRun(run);
+        this.controls.delete(run.id);
+        this.waits.delete(run.id);
+        this.store.endRun(run, run.stopped ? 'cancelled' : 'done');
         this.logEnd(run);
         this.tell('ended', run, spec);
         em.emit('event', { type: 'end', run } satisfies RunEvent);
@@ -160,7 +194,8 @@ export class RunManager {
    */
   private record(run: RunRecord, ledger: Record<string, Record<string, LedgerEntry[]>>): void {
     for (const [host, slots] of Object.entries(ledger)) {
-      const clean = hostClean(run.hosts[host]);
+      const h = run.hosts[host];
+      const clean = !run.stopped && h.status === 'done' && !h.error && h.results.length === h.tasks && h.results.every((r) => r.status !== 'failed');
       for (const [slot, entries] of Object.entries(slots)) {
         const next = clean ? entries : [...new Map([...this.store.ledger(host, slot), ...entries].map((e) => [e.id, e])).values()];
         this.store.setLedger(host, slot, next);
@@ -186,63 +221,51 @@ export class RunManager {
     return this.emitters.get(id);
   }
 
-  private lock(host: string): Lock {
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    const ready = this.tails.get(host) ?? Promise.resolve();
-    const tail = ready.then(() => held);
-    this.tails.set(host, tail);
-    void tail.then(() => {
-      if (this.tails.get(host) === tail) this.tails.delete(host);
-    });
-    return { ready, release };
+  /**
+   * The controller stops: runs going are left as they are (`running` in the store, their
+   * journals flushed by the store's close), so the next start marks them interrupted and
+   * completes them from the agents' journals, as after a crash. Nothing is recorded after this.
+   */
+  detach(): void {
+    this.detached = true;
+    for (const t of this.jobs.timers) clearTimeout(t);
+    this.jobs.timers.clear();
+    for (const c of this.controls.values()) c.detach();
   }
 
-  private runJob(run: RunRecord, host: string, tasks: RenderedTask[], base: number, em: EventEmitter, override?: FactsOverride): Promise<void> {
-    const h = run.hosts[host];
-    const jobId = `${run.id}.${base}`;
-    const setStatus = (status: HostRun['status'], error?: string) => {
-      this.store.updateHost(run, host, { status, ...(error ? { error } : {}) });
-      em.emit('event', { type: 'host', host, status, ...(error ? { error } : {}) } satisfies RunEvent);
-    };
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const sent = this.hub.dispatch(
-        { runId: jobId, host, tasks, check: run.check, diff: run.diff, ...(override ? { factsOverride: override } : {}) },
-        {
-          onResult: (r) => {
-            const result = { ...r, index: r.index + base };
-            this.store.addResult(run, host, result);
-            this.tell('result', run, host, result);
-            em.emit('event', { type: 'result', host, result } satisfies RunEvent);
-          },
-          onEnd: (end) => {
-            this.store.updateHost(run, host, { ms: (h.ms ?? 0) + end.ms, ...(end.error ? { error: end.error } : {}) });
-            done();
-          },
-          onLost: (reason) => {
-            this.log.warn({ run: run.id, job: jobId, host, reason }, 'host lost during a run');
-            setStatus('unreachable', reason);
-            done();
-          },
-        },
-      );
-      if (sent) {
-        setStatus('running');
-        timer = setTimeout(() => {
-          this.hub.abandon(host, jobId);
-          this.log.warn({ run: run.id, job: jobId, host, timeoutMs: this.jobTimeoutMs }, 'host gave no answer in time');
-          setStatus('unreachable', `no answer within ${Math.round(this.jobTimeoutMs / 1000)} s`);
-          done();
-        }, this.jobTimeoutMs);
-      } else {
-        setStatus('unreachable', 'no agent connected');
-        done();
+  /** The hosts a live run still waits for, and the run ahead of it on each. */
+  waiting(id: string): { host: string; run: string }[] {
+    return this.waits.get(id) ?? [];
+  }
+
+  /**
+   * Stops a live run: tasks running now stop at their next task boundary (killed with `now`),
+   * the rest are skipped. False when the run is not going (any more).
+   */
+  cancel(id: string, now: boolean, reason = 'cancelled by an operator (ctl runs cancel)'): boolean {
+    const control = this.controls.get(id);
+    if (!control) return false;
+    control.cancel(reason, now);
+    this.log.warn({ run: id, now, jobs: [...control.jobs.keys()] }, 'run cancelled');
+    for (const [job, host] of control.jobs) this.hub.cancel(host, job, reason, now);
+    return true;
+  }
+
+  /** Every task the stopped run did not send is recorded `skipped`, with why. */
+  private skipUnsent(run: RunRecord, spec: RunSpec, stopped: RunStopped, em: EventEmitter): void {
+    const offset: Record<string, number> = {};
+    for (const play of spec.plays) {
+      for (const [host, tasks] of Object.entries(play.hosts)) {
+        const base = offset[host] ?? 0;
+        offset[host] = base + tasks.length;
+        const h = run.hosts[host];
+        if (h.status === 'unreachable') continue;
+        for (const result of unsentResults(tasks, base, h.results, `not run: ${stopped.message}`)) {
+          this.store.addResult(run, host, result);
+          em.emit('event', { type: 'result', host, result } satisfies RunEvent);
+        }
       }
-    });
+    }
   }
 }
+

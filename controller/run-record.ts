@@ -1,13 +1,21 @@
 import type { Recap } from '../common/api.js';
+import type { ErrorCode } from '../common/errors.js';
 import type { TaskResult, TaskStatus } from '../common/protocol.js';
 
 export type HostRunStatus = 'pending' | 'running' | 'done' | 'unreachable';
 
 /**
  * `interrupted`: the controller stopped while the run was going; whoever finds such a run on
- * start marks it so (and may complete it from the agents' own journals).
+ * start marks it so (and may complete it from the agents' own journals). `cancelled`: stopped
+ * by `ctl runs cancel`, or never started because its hosts stayed busy past `--wait-timeout`.
  */
-export type RunStatus = 'running' | 'done' | 'interrupted';
+export type RunStatus = 'running' | 'done' | 'interrupted' | 'cancelled';
+
+/** Why a run stopped short, as the coded error `ctl` exits with for it. */
+export interface RunStopped {
+  code: Extract<ErrorCode, 'CTL_ERR_RUN_CANCELLED' | 'CTL_ERR_WAIT_TIMEOUT' | 'CTL_ERR_CONTROLLER_LOST'>;
+  message: string;
+}
 
 /** Who asked for the run: history keeps scheduled runs apart so they cannot push operator runs out. */
 export type RunOrigin = 'operator' | 'schedule';
@@ -42,6 +50,7 @@ export interface RunMeta {
   status: RunStatus;
   /** Absent in runs recorded before labels existed: those were all intentional. */
   label?: RunLabel;
+  stopped?: RunStopped;
 }
 
 export interface RunRecord extends RunMeta {

@@ -17,6 +17,9 @@ export interface Schedule {
   hosts?: string;
   /** Drift check (check mode, the default) or an enforcing run that repairs drift. */
   check: boolean;
+  /** `task_timeout` / `job_timeout`, seconds: as `--task-timeout` / `--job-timeout`. */
+  taskTimeout?: number;
+  jobTimeout?: number;
 }
 
 export interface ScheduleState extends Schedule {
@@ -25,7 +28,8 @@ export interface ScheduleState extends Schedule {
   lastError: string | null;
 }
 
-const KEYS = new Set(['name', 'cron', 'playbook', 'inventory', 'hosts', 'check']);
+const KEYS = new Set(['name', 'cron', 'playbook', 'inventory', 'hosts', 'check', 'task_timeout', 'job_timeout']);
+const seconds = (v: unknown) => typeof v === 'number' && v > 0 && v <= 7 * 86_400;
 
 /**
  * `schedules.yml`: a list of `{name, cron, playbook, inventory, hosts?, check?}`. With the project
@@ -52,7 +56,9 @@ export async function loadSchedules(file: string, projectDir?: string): Promise<
     if (!Array.isArray(inventory) || !inventory.length || inventory.some((x) => typeof x !== 'string')) throw bad('inventory', 'needs an inventory file or a list of them');
     if (s.hosts !== undefined && typeof s.hosts !== 'string') throw bad('hosts', 'must be a host pattern');
     if (s.check !== undefined && typeof s.check !== 'boolean') throw bad('check', 'must be true or false');
-    return { name: s.name, cron: s.cron, playbook: s.playbook, inventory: inventory as string[], ...(s.hosts ? { hosts: s.hosts as string } : {}), check: s.check ?? true, line };
+    for (const k of ['task_timeout', 'job_timeout'] as const) if (s[k] !== undefined && !seconds(s[k])) throw bad(k, `must be a number of seconds (0 < ${k} <= 604800)`);
+    const limits = { ...(s.task_timeout !== undefined ? { taskTimeout: s.task_timeout as number } : {}), ...(s.job_timeout !== undefined ? { jobTimeout: s.job_timeout as number } : {}) };
+    return { name: s.name, cron: s.cron, playbook: s.playbook, inventory: inventory as string[], ...(s.hosts ? { hosts: s.hosts as string } : {}), check: s.check ?? true, ...limits, line };
   });
   if (projectDir) {
     for (const { name, playbook, inventory, line } of schedules) {
@@ -93,6 +99,8 @@ export class Scheduler {
       planned.spec.kind = state.check ? 'drift' : 'playbook';
       planned.spec.origin = 'schedule';
       planned.spec.title = `schedule ${state.name}: ${planned.spec.title}${state.check ? ' (drift check)' : ''}`;
+      if (state.taskTimeout) planned.spec.taskTimeoutMs = state.taskTimeout * 1000;
+      if (state.jobTimeout) planned.spec.jobTimeoutMs = state.jobTimeout * 1000;
       const run = this.runs.start(planned.spec);
       state.lastRunId = run.id;
       state.lastError = null;

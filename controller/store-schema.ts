@@ -5,6 +5,7 @@ import type { HostFacts, RenderedTask, TaskResult } from '../common/protocol.js'
 import { DesiredStateSchema, type DesiredState } from '../common/desired-state.js';
 import { ViewRunSchema, type ViewRun } from '../common/view.js';
 import { LedgerStateSchema, type LedgerState } from './findings.js';
+import type { HealthEvent } from '../common/health-api.js';
 import { startLine, type JournalLine } from './run-journal.js';
 import { summarize, type HostRunStatus, type RunIndexEntry, type RunRecord } from './run-record.js';
 
@@ -38,6 +39,15 @@ export interface StoreData {
   findings?: LedgerState;
   /** host -> the last run it took part in, as the health view shows it. */
   lastRuns?: Record<string, ViewRun>;
+  /** Real-server health (controller/health-records.ts): drained hosts and the directors' transitions. */
+  health?: HealthData;
+}
+
+export interface HealthData {
+  /** host -> the addresses drained for it (`ctl drain`), until `ctl undrain`. */
+  drained: Record<string, { addresses: string[]; at: string }>;
+  /** Health transitions as the directors reported them, oldest first, bounded. */
+  events: HealthEvent[];
 }
 
 /** A run id names its journal file, so it must be a plain file name. */
@@ -54,8 +64,9 @@ const runMeta = {
   diff: z.boolean(),
   createdAt: z.iso.datetime(),
   finishedAt: z.iso.datetime().optional(),
-  status: z.enum(['running', 'done', 'interrupted']),
+  status: z.enum(['running', 'done', 'interrupted', 'cancelled']),
   label: z.enum(['intentional', 'corrective']).optional(),
+  stopped: z.object({ code: z.enum(['CTL_ERR_RUN_CANCELLED', 'CTL_ERR_WAIT_TIMEOUT', 'CTL_ERR_CONTROLLER_LOST']), message: z.string() }).optional(),
 };
 
 // Loose objects: fields another version adds pass through instead of being dropped on write.
@@ -69,6 +80,12 @@ const schemaV2 = z.looseObject({
   desired: z.record(z.string(), DesiredStateSchema).optional(),
   findings: LedgerStateSchema.optional(),
   lastRuns: z.record(z.string(), ViewRunSchema).optional(),
+  health: z
+    .looseObject({
+      drained: z.record(z.string(), z.looseObject({ addresses: z.array(z.string()), at: z.string() })),
+      events: z.array(z.looseObject({ host: z.string(), receivedAt: z.string(), kind: z.enum(['realserver', 'quorum', 'sorry', 'drain']), service: z.string(), at: z.number() })),
+    })
+    .optional(),
 });
 
 /** Version 1 kept whole runs, tasks and results included, in store.json. */

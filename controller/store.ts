@@ -12,7 +12,7 @@ import { journalFile, RUN_ID, type AgentRecord, type LedgerEntry, type StoreData
 import type { RenderedTask } from '../common/protocol.js';
 
 export type { AgentRecord, LedgerEntry } from './store-schema.js';
-export type { HostRun, HostRunStatus, RunRecord, RunIndexEntry, RunStatus, RunOrigin } from './run-record.js';
+export type { HostRun, HostRunStatus, RunRecord, RunIndexEntry, RunStatus, RunOrigin, RunStopped } from './run-record.js';
 export type { StoreHealth, StoreLog } from './store-health.js';
 
 export interface StoreOptions extends Partial<HistoryBounds> {

@@ -2,7 +2,7 @@ import type { DesiredState } from '../common/desired-state.js';
 import type { AgentView } from '../common/api.js';
 import type { AgentState, ViewAgent, ViewEvent, ViewRun, ViewSnapshot } from '../common/view.js';
 import type { HostFinding } from './findings.js';
-import type { DirectorSource } from './ipvs-directors.js';
+import type { DirectorSource } from './health-directors.js';
 
 export interface ViewSources {
   agents(): AgentView[];

@@ -82,7 +82,10 @@ class Channel {
       this.releaseIfIdle();
     });
     const fail = (e: Error): void => {
-      if (this.sock === s) this.sock = undefined;
+      // A connection let go when idle closes after the next one may have taken over: the
+      // requests waiting now are that one's, not this one's.
+      if (this.sock !== s) return;
+      this.sock = undefined;
       for (const [id, p] of this.pending) {
         clearTimeout(p.timer);
         p.reject(new CtlError('CTL_ERR_LAB', `lab command channel ${this.path}: ${e.message}`));

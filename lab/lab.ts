@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CtlError } from '../common/errors.js';
-import { controllerPid, controllerScript, probeController, startController, stopController, type AgentInfo } from './controller.js';
+import { controllerPid, controllerScript, initLabController, probeController, startController, stopController, type AgentInfo } from './controller.js';
+import { ensureLabIdentities } from './identities.js';
 import { labExec } from './exec.js';
 import { AGENT_LOG, FAIL_MARK, guestInitScript, READY_FILE, underTmpfs } from './guest-init.js';
 import { ensureInitramfs } from './initramfs.js';
@@ -47,6 +48,8 @@ export interface LabUpResult {
   qemuPid: number;
   url: string;
   token: string;
+  /** The lab's CA certificate file: `ctl --ca`, and what its agents pin. */
+  caFile: string;
   mode: LabMode;
   agents: AgentInfo[];
   ms: number;
@@ -68,7 +71,6 @@ export async function labUp(o: LabUpOptions = {}): Promise<LabUpResult> {
   const p = o.paths ?? labPaths();
   const log = o.log ?? (() => {});
   mkdirSync(p.dir, { recursive: true, mode: 0o700 });
-  const token = labToken(p);
   const prev = readLabState(p);
   const runningPid = guestPid(p);
 
@@ -84,11 +86,12 @@ export async function labUp(o: LabUpOptions = {}): Promise<LabUpResult> {
       throw new LabError(`the lab guest (pid ${runningPid}) does not answer on its command channel: run \`ctl lab down\` then \`ctl lab up\``, consoleTail(p));
     }
     const state: LabState = { ...prev, mode: o.mode ?? prev.mode, qemuPid: runningPid };
+    const token = labToken(p);
     state.controllerPid = await ensureController(p, state.port, token, state.controllerPid, log);
     writeLabState(p, state);
     const agents = await waitAgents(p, state.port, token, o.agentsTimeoutMs ?? 300_000, log);
     const ms = performance.now() - started;
-    return { reused: true, kernel: state.kernel, qemuPid: runningPid, url: controllerUrl(state.port), token, mode: state.mode, agents, ms, state };
+    return { reused: true, kernel: state.kernel, qemuPid: runningPid, url: controllerUrl(state.port), token, caFile: p.caFile, mode: state.mode, agents, ms, state };
   }
 
   if (prev || runningPid) {
@@ -112,12 +115,22 @@ export async function labUp(o: LabUpOptions = {}): Promise<LabUpResult> {
 
   rmSync(p.runDir, { recursive: true, force: true });
   mkdirSync(p.runDir, { recursive: true, mode: 0o700 });
+  // TLS like any controller: a CA in the lab's controller folder, the admin token in the lab's.
+  const token = existsSync(controllerScript(p)) ? await initLabController(p) : labToken(p);
   const ctlPid = await ensureController(p, port, token, null, log);
+  if (existsSync(controllerScript(p))) {
+    try {
+      await ensureLabIdentities(p, port, token, readFileSync(p.caFile, 'utf8'), log);
+    } catch (e) {
+      await stopController(p, ctlPid ?? undefined);
+      throw e;
+    }
+  }
 
   writeSkeletons(p.skelDir);
   writeFileSync(
     p.guestInit,
-    guestInitScript({ modulesDir: kernel.modulesDir, skelDir: p.skelDir, repo: p.repo, port, token }),
+    guestInitScript({ modulesDir: kernel.modulesDir, skelDir: p.skelDir, repo: p.repo, port, agentsDir: p.agentsDir }),
     { mode: 0o755 },
   );
   t = performance.now();
@@ -155,7 +168,16 @@ export async function labUp(o: LabUpOptions = {}): Promise<LabUpResult> {
   log(`guest booted in ${secs(performance.now() - t)} (topology built, command channel up)`);
   const agents = await waitAgents(p, port, token, o.agentsTimeoutMs ?? 300_000, log);
   const ms = performance.now() - started;
-  return { reused: false, kernel: kernel.version, qemuPid, url: controllerUrl(port), token, mode, agents, ms, state };
+  return { reused: false, kernel: kernel.version, qemuPid, url: controllerUrl(port), token, caFile: p.caFile, mode, agents, ms, state };
+}
+
+/** The lab's CA ('' before `ctl controller init` made it: nothing verifies against that). */
+function labCa(p: LabPaths): string {
+  try {
+    return readFileSync(p.caFile, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /** Reuses a controller answering on the port with the lab's token, or starts one. */
@@ -166,21 +188,21 @@ async function ensureController(
   known: number | null,
   log: (m: string) => void,
 ): Promise<number | null> {
-  const probe = await probeController(port, token);
+  const probe = await probeController(port, token, labCa(p));
   if (probe.kind === 'ours') {
     const pid = controllerPid(p) ?? null;
     if (!pid) log(`controller already answering at ${controllerUrl(port)}: using it`);
     return pid ?? known;
   }
   if (probe.kind === 'other') {
-    throw new CtlError('CTL_ERR_LAB', `127.0.0.1:${port} answers HTTP ${probe.status} to the lab's token: another service owns the port; use --port`);
+    throw new CtlError('CTL_ERR_LAB', `127.0.0.1:${port} answers ${probe.status ? `HTTP ${probe.status}` : 'without the lab\'s TLS certificate'} to the lab's token: another service owns the port; use --port`);
   }
   if (!existsSync(controllerScript(p))) {
     log(`controller not started: ${controllerScript(p)} does not exist yet (build the project)`);
     return null;
   }
   const t = performance.now();
-  const pid = await startController(p, port, token);
+  const pid = await startController(p, port, token, labCa(p));
   log(`controller started at ${controllerUrl(port)} (pid ${pid}, ${secs(performance.now() - t)})`);
   return pid;
 }
@@ -224,7 +246,7 @@ async function waitAgents(p: LabPaths, port: number, token: string, timeoutMs: n
   const until = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
-    const probe = await probeController(port, token);
+    const probe = await probeController(port, token, labCa(p));
     const agents = probe.kind === 'ours' ? probe.agents.filter((a) => LAB_HOST_NAMES.includes(a.name)) : [];
     const online = agents.filter((a) => a.online).map((a) => a.name);
     const msg = `${online.length}/${LAB_HOST_NAMES.length} agents online${online.length ? ` (${online.join(', ')})` : ''}`;
@@ -267,7 +289,7 @@ export async function labStatus(p: LabPaths = labPaths()): Promise<LabStatus> {
   const pid = guestPid(p);
   if (!state || !pid) return { running: false, agents: [], ...(state ? { state } : {}) };
   const token = labToken(p);
-  const probe = await probeController(state.port, token);
+  const probe = await probeController(state.port, token, labCa(p));
   const uptime = processUptime(pid);
   return {
     running: true,

@@ -13,6 +13,9 @@ export const LAB_PACKAGES = [
   'curl',
 ] as const;
 
+/** What bench/health-failover.ts adds to compare with: Debian's keepalived (the tests do not need it). */
+export const BENCH_PACKAGES = ['keepalived'] as const;
+
 const APT_ENV = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
 
 export async function missingPackages(pkgs: readonly string[] = LAB_PACKAGES): Promise<string[]> {

@@ -12,15 +12,20 @@ export const DEFAULT_KERNEL_CACHE = '/var/cache/lvsctl/kernel';
 export const DEFAULT_LAB_PORT = 7480;
 
 /**
- * Every file of one lab. `dir` is persistent (token, controller store); `runDir` holds the
+ * Every file of one lab. `dir` is persistent (token, controller store and CA, agents' keys); `runDir` holds the
  * runtime files of a running lab and is removed by `lab down`. Both must live outside /run and
  * /tmp: the guest sees the host's root read-only over 9p but mounts its own tmpfs on those.
  */
 export interface LabPaths {
   dir: string;
+  /** The lab controller's admin API token (0600), made by `ctl controller init`. */
   tokenFile: string;
   stateFile: string;
   controllerData: string;
+  /** The CA the lab's agents and `ctl` pin. */
+  caFile: string;
+  /** One state folder per lab host (key, certificate, CA), copied into the guest at boot. */
+  agentsDir: string;
   runDir: string;
   consoleLog: string;
   qemuPidFile: string;
@@ -41,6 +46,8 @@ export function labPaths(dir?: string, kernelCache?: string): LabPaths {
     tokenFile: join(d, 'token'),
     stateFile: join(d, 'state.json'),
     controllerData: join(d, 'controller'),
+    caFile: join(d, 'controller', 'pki', 'ca.crt'),
+    agentsDir: join(d, 'agents'),
     runDir: run,
     consoleLog: join(run, 'console.log'),
     qemuPidFile: join(run, 'qemu.pid'),

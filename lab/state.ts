@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { LabMode } from './modes.js';
 import { DEFAULT_LAB_PORT, labPaths, type LabPaths } from './paths.js';
@@ -36,32 +35,29 @@ export function removeLabState(p: LabPaths): void {
   rmSync(p.stateFile, { force: true });
 }
 
-/** The lab's controller token: generated once, kept in the lab folder (mode 0600). */
+/** The lab controller's admin API token, written by `ctl controller init` (mode 0600); '' when missing. */
 export function labToken(p: LabPaths = labPaths()): string {
-  if (existsSync(p.tokenFile)) {
-    const t = readFileSync(p.tokenFile, 'utf8').trim();
-    if (t) return t;
+  try {
+    return readFileSync(p.tokenFile, 'utf8').trim();
+  } catch {
+    return '';
   }
-  mkdirSync(p.dir, { recursive: true, mode: 0o700 });
-  const t = randomBytes(24).toString('hex');
-  writeFileSync(p.tokenFile, t + '\n', { mode: 0o600 });
-  return t;
 }
 
 export function controllerUrl(port: number = DEFAULT_LAB_PORT): string {
-  return `http://127.0.0.1:${port}`;
+  return `https://127.0.0.1:${port}`;
 }
 
 /**
- * For `ctl`: the controller URL and token of the lab on this machine when one is up, so
- * `ctl` talks to the lab by default. Never creates anything.
+ * For `ctl`: the controller URL, token and CA of the lab on this machine when one is up, so
+ * `ctl` talks to the lab by default, over TLS. Never creates anything.
  */
-export function labControllerDefaults(p: LabPaths = labPaths()): { url: string; token: string } | undefined {
+export function labControllerDefaults(p: LabPaths = labPaths()): { url: string; token: string; caFile: string } | undefined {
   const s = readLabState(p);
   if (!s || !existsSync(p.tokenFile)) return undefined;
-  const token = readFileSync(p.tokenFile, 'utf8').trim();
-  return token ? { url: controllerUrl(s.port), token } : undefined;
+  const token = labToken(p);
+  return token ? { url: controllerUrl(s.port), token, caFile: p.caFile } : undefined;
 }
 
 /** The name `ctl` looks for (cli/client.ts): the lab's controller endpoint when a lab is up. */
-export const labEndpoint = (): { url: string; token: string } | undefined => labControllerDefaults();
+export const labEndpoint = (): { url: string; token: string; caFile: string } | undefined => labControllerDefaults();

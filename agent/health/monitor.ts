@@ -103,6 +103,18 @@ export class HealthMonitor {
     return only(all, mine);
   }
 
+  /** Forgets what a source declared: its services are no longer checked or adjusted. */
+  unconfigure(source: string): void {
+    if (!this.sources.delete(source)) return;
+    this.rebuild();
+    this.changed();
+  }
+
+  /** The sources whose declarations the checker runs. */
+  sourceIds(): string[] {
+    return [...this.sources.keys()];
+  }
+
   /** The adjusted table these arguments would get now, changing nothing: for check mode and planning. */
   preview(args: HealthArgs): Adjusted {
     return previewAdjusted(healthConfig(args), { ...this.view(), knownServices: new Set(this.config.services.map((s) => serviceKey(s.service))) });

@@ -17,13 +17,13 @@ export interface Stats {
   outBytes: number;
 }
 
-/** `--rate`: per second, as the kernel's estimator averages them (about the last few seconds). */
+/** `--rate`: per second, as the kernel estimates them (2 s average). */
 export interface Rates {
   cps: number;
-  inPps: number;
-  outPps: number;
-  inBps: number;
-  outBps: number;
+  inPPS: number;
+  outPPS: number;
+  inBPS: number;
+  outBPS: number;
 }
 
 export interface ListedServer {
@@ -88,8 +88,8 @@ function stats(t: string[]): Stats {
 
 function rates(t: string[]): Rates {
   if (t.length !== 5) throw new Error('expected 5 rates');
-  const [cps, inPps, outPps, inBps, outBps] = t.map(largeNum);
-  return { cps, inPps, outPps, inBps, outBps };
+  const [cps, inPPS, outPPS, inBPS, outBPS] = t.map(largeNum);
+  return { cps, inPPS, outPPS, inBPS, outBPS };
 }
 
 /**

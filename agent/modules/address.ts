@@ -128,6 +128,7 @@ export default defineModule<Args, Observed, Change>({
   },
   // Addresses bring their own local and prefix routes; `up` sets the link's flags.
   touches: (args) => (args.state === 'present' && args.up ? ['addresses', 'routes', 'links'] : ['addresses', 'routes']),
+  timeoutMs: 60_000,
 });
 
 /**

@@ -59,6 +59,8 @@ export default defineModule<Args, Observed, Change>({
   describe(args, cur, plan) {
     return describeFile(args.path, cur, plan.changes);
   },
+  // Local files and one or two short commands: a task this slow is stuck, not busy.
+  timeoutMs: 60_000,
   async apply(args, changes, ctx) {
     const p = hostPath(ctx, args.path);
     for (const c of changes) {

@@ -137,6 +137,7 @@ export default defineModule<Args, Observed, Change>({
   },
   // The profile changes take effect at the next restart; the live route now.
   touches: ['routes'],
+  timeoutMs: 60_000,
   async apply(args, changes, ctx) {
     for (const c of changes) {
       if (c.kind === 'file') await keyvalue.apply(kvArgs(c.path, args), [c.change], ctx);

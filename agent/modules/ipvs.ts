@@ -8,6 +8,9 @@ import { batchText, changeLine, reconcile, type IpvsChange } from '../ipvs/plan.
 import { realServerKey, renderTable, serviceKey, type IpvsTable, type VirtualService } from '../ipvs/table.js';
 import type { KernelState } from '../kstate/kernel-state.js';
 import { describeIpvs } from '../ipvs/describe.js';
+import { realServerHealthShape, refineServiceHealth, serviceHealthShape } from '../health/service-schema.js';
+import { healthSource } from '../health/ipvs-hook.js';
+import { healthLabels, healthSummary, type HealthObserved } from '../ipvs/health-plan.js';
 
 // ipvsadm 1.31 lists rr..mh (SCHEDULERS); twos is a newer kernel scheduler ipvsadm passes through.
 const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'] as const;
@@ -28,6 +31,7 @@ const realServer = z
     weight: range('weight', 65535).default(1),
     uThreshold: range('uThreshold', 2147483647).optional(),
     lThreshold: range('lThreshold', 2147483647).optional(),
+    ...realServerHealthShape,
   })
   .strict();
 
@@ -46,9 +50,11 @@ const service = z
     netmask: z.union([netmask4, range('netmask prefix', 32)], { error: 'netmask must be like 255.255.255.0 or a prefix length 0-32' }).optional(),
     pe: z.enum(['sip'], { error: 'pe must be sip' }).optional(),
     realServers: z.array(realServer).default([]),
+    ...serviceHealthShape,
   })
   .strict()
   .superRefine((s, ctx) => {
+    refineServiceHealth(s, ctx);
     const bad = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
     const persistent = s.persistent !== undefined && s.persistent !== false;
     if (s.protocol === 'fwmark') {
@@ -101,8 +107,17 @@ interface Observed {
   table: IpvsTable;
   /** The save file's text (null when absent); undefined when no save is asked. */
   saveText?: string | null;
+  /** On a director whose agent runs health checks: the table to plan against (docs/HEALTH.md). */
+  health?: HealthObserved;
 }
-type Change = IpvsChange | { kind: 'save'; path: string };
+type Change = IpvsChange | { kind: 'save'; path: string } | { kind: 'health'; source: string };
+
+/**
+ * The table each task's read planned against, for the read-back after `-R`: a health
+ * transition between plan and read-back must not make the task fail (the checker applies it
+ * itself next). Keyed by the parsed arguments, which the runner hands to read, plan and apply.
+ */
+const planned = new WeakMap<object, VirtualService[]>();
 
 /** A read of the run's tables (`read`), or of the kernel as it is now (`reread`, after `-R`). */
 type ReadTable = KernelState['read'];
@@ -175,31 +190,52 @@ export default defineModule<Args, Observed, Change>({
   name: 'ipvs',
   summary: 'IPVS virtual services and real servers, reconciled in place with one ipvsadm -R batch',
   schema,
-  read: (args, ctx) => observe(args, ctx),
+  async read(args, ctx) {
+    const cur = await observe(args, ctx);
+    if (!ctx.health) return cur;
+    const source = healthSource(ctx.task);
+    const adjusted = ctx.health.preview(args);
+    planned.set(args, adjusted.services);
+    return { ...cur, health: { ...adjusted, source, configured: ctx.health.holds(source, args) } };
+  },
   touches: ['ipvs', 'ipvs-thresholds'],
   plan(args, cur) {
-    const desired = desiredServices(args);
+    // With a checker, the declaration adjusted by health is the desired state: an inhibited
+    // server is not drift, a server deleted by hand still is.
+    const desired = cur.health?.services ?? desiredServices(args);
     const { changes, foreign } = reconcile(desired, cur.table, args.policy);
     const wantByKey = new Map(desired.map((s) => [serviceKey(s), s]));
     const inScope = cur.table.services.filter((s) => wantByKey.has(serviceKey(s)));
     let before = text([...inScope.map((s) => asDeclared(s, wantByKey.get(serviceKey(s)))), ...(args.policy === 'keep' ? [] : foreign)]);
     let after = text([...desired, ...(args.policy === 'report' ? foreign : [])]);
     const all: Change[] = [...changes];
+    if (cur.health) {
+      const labels = healthLabels(cur.health.notes);
+      before += labels;
+      after += labels;
+      if (!cur.health.configured) {
+        before += '# health checks: not running this declaration\n';
+        after += '# health checks: running this declaration\n';
+        all.push({ kind: 'health', source: cur.health.source });
+      }
+    }
     if (args.save) {
       const state = cur.saveText === null ? '(absent)' : cur.saveText === cur.raw ? 'same as ipvsadm -Sn' : 'differs from ipvsadm -Sn';
       before += `# ${args.save.path}: ${state}\n`;
       after += `# ${args.save.path}: same as ipvsadm -Sn\n`;
       if (changes.length || cur.saveText !== cur.raw) all.push({ kind: 'save', path: args.save.path });
     }
-    const msg =
-      args.policy === 'report' && foreign.length
-        ? `${foreign.length} virtual service(s) not declared, left in place: ${foreign.map(serviceKey).join(', ')}`
-        : undefined;
+    const notes = [
+      args.policy === 'report' && foreign.length ? `${foreign.length} virtual service(s) not declared, left in place: ${foreign.map(serviceKey).join(', ')}` : '',
+      cur.health ? healthSummary(cur.health.notes) : '',
+    ].filter(Boolean);
+    const msg = notes.length ? notes.join('; ') : undefined;
     return { changes: all, before, after, ...(msg ? { msg } : {}) };
   },
   describe: describeIpvs,
   async apply(args, changes, ctx) {
-    const kernel = changes.filter((c): c is IpvsChange => c.kind !== 'save');
+    const kernel = changes.filter((c): c is IpvsChange => c.kind !== 'save' && c.kind !== 'health');
+    const desired = planned.get(args) ?? desiredServices(args);
     let raw: string | undefined;
     if (kernel.length) {
       const r = await ctx.exec('ipvsadm', ['-R'], { input: batchText(kernel) });
@@ -207,7 +243,7 @@ export default defineModule<Args, Observed, Change>({
       // so the table is read back and whatever still differs is the error.
       const now = await observe({ ...args, save: undefined }, ctx, (t) => ctx.kernel.reread(t));
       raw = now.raw;
-      const left = reconcile(desiredServices(args), now.table, args.policy).changes;
+      const left = reconcile(desired, now.table, args.policy).changes;
       if (r.code !== 0 || left.length) {
         const err = r.stderr.trim().split('\n').filter(Boolean).join(' | ');
         const todo = left.length ? `; still differs: ${left.map(changeLine).join(' | ')}` : '';
@@ -217,6 +253,7 @@ export default defineModule<Args, Observed, Change>({
     if (args.save && changes.some((c) => c.kind === 'save')) {
       await writeAtomic(hostPath(ctx, args.save.path), raw ?? (await ctx.kernel.read('ipvs')).raw);
     }
+    if (ctx.health && !ctx.check) ctx.health.configure(healthSource(ctx.task), args, ctx.task);
   },
 });
 

@@ -67,6 +67,7 @@ export default defineModule<Args, Observed, Change>({
   },
   touches: [],
   describe: describeKeyValue,
+  timeoutMs: 60_000,
   async apply(args, changes, ctx) {
     for (const c of changes) await writeAtomic(hostPath(ctx, args.path), c.text);
   },

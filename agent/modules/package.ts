@@ -70,6 +70,8 @@ export default defineModule<Args, Observed, Change>({
   // Debian starts a package's services on install, and scriptlets may load modules.
   touches: ALL_TABLES,
   slowCheck: true,
+  // Installs fetch from mirrors: slow is normal here.
+  timeoutMs: 900_000,
   async apply(args, changes, ctx) {
     for (const c of changes) {
       const p = providerFor(c.provider, args);

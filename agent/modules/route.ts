@@ -171,6 +171,7 @@ export default defineModule<RouteArgs, readonly Route[], Change>({
     return applyRoute(changes, ctx);
   },
   touches: ['routes'],
+  timeoutMs: 60_000,
 });
 
 /**

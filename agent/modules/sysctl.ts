@@ -118,6 +118,7 @@ export default defineModule<Args, Observed, Change>({
   // /proc/sys is read per task, not through a table.
   touches: [],
   describe: describeSysctl,
+  timeoutMs: 60_000,
   async apply(args, changes, ctx) {
     for (const c of changes) {
       if (c.kind === 'runtime') await fs.writeFile(procPath(args.name), c.value + '\n');

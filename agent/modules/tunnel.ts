@@ -136,6 +136,7 @@ export default defineModule<Args, TunnelState, Change>({
     }
   },
   touches: (args) => (args.name === FALLBACK && args.state === 'present' ? [...TOUCHES, 'modules'] : TOUCHES),
+  timeoutMs: 60_000,
 });
 
 /** Drift findings: the tunnel's existence, its endpoints and its link state, each its own field. */

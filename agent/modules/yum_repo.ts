@@ -224,6 +224,7 @@ export default defineModule<Args, Observed, Change>({
     return { id: `yum_repo:${args.reposdir}/${file}:${args.name}`, retire: { name: args.name, file, reposdir: args.reposdir, state: 'absent' } };
   },
   touches: [],
+  timeoutMs: 60_000,
   async apply(args, changes, ctx) {
     const p = hostPath(ctx, path.posix.join(args.reposdir, repoFileName(args)));
     for (const c of changes) {

@@ -38,6 +38,7 @@ export class ApiTokens {
   }
 
   async create(name: string): Promise<string> {
+    this.file.refresh();
     if (!NAME.test(name)) throw new CtlError('CTL_ERR_USAGE', `token name '${name}' must be letters, digits, _ . - (starting with a letter or digit, at most 64)`, { field: 'name' });
     if (this.file.data.tokens.some((t) => t.name === name)) throw new CtlError('CTL_ERR_USAGE', `a token named '${name}' exists; revoke it first`, { field: 'name' });
     const token = newSecret(API_TOKEN_PREFIX);
@@ -47,6 +48,7 @@ export class ApiTokens {
   }
 
   async revoke(name: string): Promise<void> {
+    this.file.refresh();
     const before = this.file.data.tokens.length;
     this.file.data.tokens = this.file.data.tokens.filter((t) => t.name !== name);
     if (this.file.data.tokens.length === before) throw new CtlError('CTL_ERR_TOKEN_NOT_FOUND', `no API token named '${name}'`, { field: 'name' });
@@ -54,11 +56,13 @@ export class ApiTokens {
   }
 
   list(): { name: string; createdAt: string }[] {
+    this.file.refresh();
     return this.file.data.tokens.map(({ name, createdAt }) => ({ name, createdAt }));
   }
 
   /** The token's name, or undefined when no token matches. */
   verify(token: string): string | undefined {
+    this.file.refresh();
     return findByHash(this.file.data.tokens, token)?.name;
   }
 

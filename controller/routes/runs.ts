@@ -2,12 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
 import {
   LintResponseSchema,
+  RunCancelRequestSchema,
+  RunCancelResponseSchema,
   RunDetailSchema,
   RunIdParamsSchema,
   RunListSchema,
   RunRequestSchema,
   RunStartedSchema,
-  type RunStreamEvent,
+  type RunStreamLine,
 } from '../../common/api.js';
 import { CtlError } from '../../common/errors.js';
 import { planRun, type PlanEnv } from '../plan-run.js';
@@ -44,9 +46,19 @@ export function runRoutes(fastify: FastifyInstance, { store, runs, planEnv }: Ru
   app.post('/api/runs', { schema: { body: RunRequestSchema, response: { 201: RunStartedSchema } } }, async (req, reply) => {
     const planned = await planRun(req.body, planEnv);
     assertClusterWorks(planned, planEnv.facts);
-    const run = runs.start(planned.spec);
+    const seconds = (s?: number) => (s === undefined ? undefined : s * 1000);
+    const { taskTimeout, jobTimeout, waitTimeout, wait } = req.body;
+    const run = runs.start({ ...planned.spec, taskTimeoutMs: seconds(taskTimeout), jobTimeoutMs: seconds(jobTimeout), waitTimeoutMs: seconds(waitTimeout), ...(wait === false ? { wait } : {}) });
     reply.code(201);
     return { id: run.id, title: run.title, hosts: Object.keys(run.hosts) };
+  });
+
+  app.post('/api/runs/:id/cancel', { schema: { params: RunIdParamsSchema, body: RunCancelRequestSchema, response: { 202: RunCancelResponseSchema } } }, async (req, reply) => {
+    const run = await store.run(req.params.id);
+    if (!run) throw new CtlError('CTL_ERR_RUN_NOT_FOUND', `no run '${req.params.id}'`, { field: 'id' });
+    if (!runs.cancel(run.id, !!req.body?.now)) throw new CtlError('CTL_ERR_RUN_ENDED', `run ${run.id} is ${run.status}; nothing to cancel`, { field: 'id' });
+    reply.code(202);
+    return { id: run.id, cancelling: true as const };
   });
 
   /**
@@ -57,7 +69,7 @@ export function runRoutes(fastify: FastifyInstance, { store, runs, planEnv }: Ru
     const run = await store.run(req.params.id);
     if (!run) throw new CtlError('CTL_ERR_RUN_NOT_FOUND', `no run '${req.params.id}'`, { field: 'id' });
     const stream = new Readable({ read() {} });
-    const send = (e: RunStreamEvent) => stream.push(JSON.stringify(e) + '\n');
+    const send = (e: RunStreamLine) => stream.push(JSON.stringify(e) + '\n');
     // Ends the stream with whatever was not sent yet, then the run and its recap.
     const finish = () => {
       replay();
@@ -87,11 +99,12 @@ export function runRoutes(fastify: FastifyInstance, { store, runs, planEnv }: Ru
           return finish();
         }
         if (e.type === 'result') once(`${e.host}/${e.result.index}`, e);
-        else if (e.status === 'unreachable') once(`${e.host}/unreachable`, e);
+        else if (e.type === 'host' && e.status === 'unreachable') once(`${e.host}/unreachable`, e);
         else send(e);
       };
       em.on('event', onEvent);
       replay();
+      for (const w of runs.waiting(run.id)) send({ type: 'waiting', ...w });
       req.raw.on('close', () => em.off('event', onEvent));
     }
     reply.header('content-type', 'application/x-ndjson');

@@ -8,14 +8,14 @@ import type { ZodTypeProvider } from '../zod-schemas.js';
  * or the page's session. `GET /metrics`: Prometheus text, its gauges set from a fresh snapshot
  * at each scrape; the API token or the scrape token.
  */
-export function viewApiRoutes(fastify: FastifyInstance, o: { snapshot(): ViewSnapshot; metrics: ControllerMetrics }): void {
+export function viewApiRoutes(fastify: FastifyInstance, o: { snapshot(): Promise<ViewSnapshot>; metrics: ControllerMetrics }): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   app.get('/api/view', { schema: { response: { 200: ViewSnapshotSchema } } }, async (_req, reply) => {
     reply.header('cache-control', 'no-store');
-    return o.snapshot();
+    return await o.snapshot();
   });
   app.get('/metrics', async (_req, reply) => {
-    o.metrics.fromView(o.snapshot());
+    o.metrics.fromView(await o.snapshot());
     const { contentType, text } = await o.metrics.exposition();
     return reply.type(contentType).header('cache-control', 'no-store').send(text);
   });

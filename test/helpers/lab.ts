@@ -1,6 +1,7 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import path from 'node:path';
+import { isAlive } from '../../lab/procs.js';
 import { labExec, type LabExecOptions, type LabExecResult } from '../../lab/exec.js';
 import { labDown, labStatus, labUp, type LabUpResult } from '../../lab/lab.js';
 import { labPaths, type LabPaths } from '../../lab/paths.js';
@@ -37,7 +38,47 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * One test lab at a time on the machine: every lab test file uses the same folder (and a second
+ * emulated guest would only slow both past their timing bounds), so a file takes this lock at its
+ * first boot and keeps it across its own re-boots until `endTestLab`. A lock whose holder died
+ * is taken over.
+ */
+const LOCK = `${TEST_LAB_DIR}.lock`;
+let holding = false;
+
+async function takeLabLock(log: (m: string) => void): Promise<void> {
+  if (holding) return;
+  mkdirSync(path.dirname(LOCK), { recursive: true });
+  let said = false;
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      writeFileSync(path.join(LOCK, 'pid'), String(process.pid));
+      holding = true;
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    let holder = NaN;
+    try {
+      holder = Number(readFileSync(path.join(LOCK, 'pid'), 'utf8'));
+    } catch {
+      // just made: its pid is being written
+    }
+    const age = Date.now() - (statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+    if ((Number.isInteger(holder) && holder > 0 && !isAlive(holder)) || (Number.isNaN(holder) && age > 60_000)) {
+      rmSync(LOCK, { recursive: true, force: true });
+      continue;
+    }
+    if (!said) log(`waiting for the test lab, used by process ${holder}`);
+    said = true;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 export async function startTestLab(o: { mode?: LabMode; log?: (m: string) => void } = {}): Promise<TestLab> {
+  await takeLabLock(o.log ?? (() => {}));
   const paths = labPaths(TEST_LAB_DIR);
   const running = (await labStatus(paths)).running;
   const port = running ? readLabState(paths)!.port : await freePort();
@@ -58,7 +99,7 @@ export async function startTestLab(o: { mode?: LabMode; log?: (m: string) => voi
   };
 }
 
-/** Stops the suite's lab (guest and controller) and removes its runtime files. */
+/** Stops the suite's lab (guest and controller) and removes its runtime files; the lock stays. */
 export async function stopTestLab(): Promise<void> {
   await labDown({ paths: labPaths(TEST_LAB_DIR) });
 }
@@ -69,10 +110,24 @@ export async function stopTestLab(): Promise<void> {
  * would start repairing its empty hosts).
  */
 export function forgetHeldStates(paths: LabPaths): void {
-  const file = join(paths.controllerData, 'store.json');
+  const file = path.join(paths.controllerData, 'store.json');
   if (!existsSync(file)) return;
   const store = JSON.parse(readFileSync(file, 'utf8')) as { desired?: unknown; findings?: unknown };
   delete store.desired;
   delete store.findings;
   writeFileSync(file, JSON.stringify(store), { mode: 0o600 });
+}
+
+/**
+ * A lab test file's last word (its `after.always`): the lab down, what its agents were told to
+ * hold forgotten, and the lab free for the next file.
+ */
+export async function endTestLab(): Promise<void> {
+  try {
+    await stopTestLab();
+    forgetHeldStates(labPaths(TEST_LAB_DIR));
+  } finally {
+    if (holding) rmSync(LOCK, { recursive: true, force: true });
+    holding = false;
+  }
 }

@@ -6,7 +6,7 @@ import { io, type Socket } from 'socket.io-client';
 import { buildController, type Controller } from '../../controller/app.js';
 import type { DesiredState, DriftReport } from '../../common/desired-state.js';
 import type { Finding } from '../../common/findings.js';
-import type { IpvsReport } from '../../common/ipvs-report.js';
+import type { HealthReply } from '../../common/health-api.js';
 import { PROTOCOL_VERSION, type RunJob } from '../../common/protocol.js';
 import type { ViewSnapshot } from '../../common/view.js';
 import { parsePrometheusText, sample } from '../helpers/prom-text.js';
@@ -35,8 +35,11 @@ async function setup(t: import('ava').ExecutionContext) {
     for (const s of sockets) s.close();
     await ctl.close();
   });
-  /** An agent that answers every job with every task ok. */
-  const agent = async (name: string, heartbeatMs?: number): Promise<FakeAgent> => {
+  /**
+   * An agent that answers every job with every task ok, and the health checks' question with
+   * `health` (a director's checker and kernel counters; none for a real server).
+   */
+  const agent = async (name: string, heartbeatMs?: number, health?: HealthReply): Promise<FakeAgent> => {
     const socket = io(url, { auth: { token: 'tok', name, protocol: PROTOCOL_VERSION, ...(heartbeatMs ? { heartbeatMs } : {}) }, transports: ['websocket'], reconnection: false });
     sockets.push(socket);
     const a: FakeAgent = { socket, jobs: [], desired: [] };
@@ -46,6 +49,7 @@ async function setup(t: import('ava').ExecutionContext) {
       socket.emit('run:end', { runId: job.runId, host: name, ms: 5 });
     });
     socket.on('desired:set', (s: DesiredState) => a.desired.push(s));
+    socket.on('health:snapshot', (ack: (r: HealthReply) => void) => ack(health ?? { snapshot: { at: Date.now(), drained: [], services: [] }, kernel: { services: [] } }));
     await new Promise<void>((resolve) => socket.on('connect', () => resolve()));
     socket.emit('facts', { hostname: name, os: { distro: 'Debian', release: '12', kernel: '6.1.0', family: 'debian', major: 12 }, interfaces: [{ name: 'eth0', ip4: name === 'server3' ? '172.25.7.3' : '172.25.7.2' }], pkgManager: 'apt', initSystem: 'sysv' } as never);
     socket.emit('heartbeat', { uptime: 100, load1: 0.1, memFree: 1, memTotal: 2, busy: 0 });
@@ -157,18 +161,40 @@ test('a finding already open under report is repaired once the held policy becom
   t.deepEqual(job.tasks, a.desired[1].slots[0].tasks);
 });
 
-test('/metrics: Prometheus text behind the API or the scrape token, with agents, runs, tasks, findings and the directors\' IPVS series', async (t) => {
+const SVC = 'tcp:172.25.7.200:80';
+/** A director whose checker has 172.25.7.3 down (HTTP 503, inhibited) and 172.25.7.4 up. */
+function directorReply(): HealthReply {
+  const rs = (addr: string, up: boolean) => ({ service: SVC, realServer: `${addr}:80`, declaredWeight: 3, weight: up ? 3 : 0, state: up ? ('up' as const) : ('down' as const), drained: false, sorry: false, note: up ? 'up' : 'inhibited', check: 'http' as const, ...(up ? {} : { reason: 'HTTP 503' }), okStreak: up ? 3 : 0, failStreak: up ? 0 : 2, checks: 9, failures: up ? 0 : 2, downTransitions: up ? 0 : 1, lastCheckAt: Date.now(), lastCheckMs: 4, since: Date.now() - 25_000, lastResult: up ? 'HTTP 200' : 'HTTP 503' });
+  return {
+    snapshot: { at: Date.now(), drained: [], services: [{ service: SVC, quorum: { held: true, quorum: 1, hysteresis: 0, liveWeight: 3 }, realServers: [rs('172.25.7.3', false), rs('172.25.7.4', true)] }] },
+    kernel: {
+      services: [
+        {
+          service: SVC,
+          scheduler: 'wrr',
+          cps: 12,
+          realServers: [
+            { realServer: '172.25.7.3:80', forwarding: 'Route', weight: 0, activeConn: 2, inActConn: 7, cps: 0 },
+            { realServer: '172.25.7.4:80', forwarding: 'Route', weight: 3, activeConn: 4, inActConn: 31, cps: 5 },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+test('/metrics: Prometheus text behind the API or the scrape token, with agents, runs, tasks, findings, real-server health and the IPVS series', async (t) => {
   const { ctl, agent, runRole } = await setup(t);
   const a = await agent('server3');
-  const d = await agent('server2');
+  await agent('server2', undefined, directorReply());
   await runRole('lvs-realserver-dr', 'server3');
   a.socket.emit('drift:findings', report(1, [vipMissing]));
-  const table: IpvsReport = {
-    at: Date.now(),
-    services: [{ key: 'tcp:172.25.7.200:80', label: 'TCP 172.25.7.200:80', scheduler: 'rr', connRate: 12, realServers: [{ key: '172.25.7.3:80', forwarding: 'dr', weight: 1, activeConn: 2, inactConn: 7, connRate: 5 }] }],
-  };
-  d.socket.emit('ipvs:report', table);
-  await waitFor('the table', async () => ((await ctl.app.inject({ url: '/api/view', headers: auth })).json<ViewSnapshot>().directors.length ? true : undefined), 5000, 20);
+  const view = await waitFor('the director', async () => {
+    const v = (await ctl.app.inject({ url: '/api/view', headers: auth })).json<ViewSnapshot>();
+    return v.directors.length ? v : undefined;
+  }, 5000, 20);
+  const rs3 = view.directors[0].services[0].realServers[0];
+  t.like(rs3, { address: '172.25.7.3:80', host: 'server3', weight: { declared: 3, live: 0 }, health: { state: 'down', reason: 'HTTP 503' }, activeConn: 2, inactConn: 7, connRate: 0 });
 
   t.is((await ctl.app.inject({ url: '/metrics' })).statusCode, 401);
   t.is((await ctl.app.inject({ url: '/metrics', headers: { authorization: 'Bearer wrong' } })).statusCode, 401);
@@ -189,14 +215,16 @@ test('/metrics: Prometheus text behind the API or the scrape token, with agents,
   t.true(sample(m, 'lvsctl_task_duration_seconds_count', { module: 'address', status: 'ok' })! >= 1);
   t.is(sample(m, 'lvsctl_drift_findings_open', { host: 'server3' }), 1);
   t.is(sample(m, 'lvsctl_drift_findings_open', { host: 'server2' }), 0);
-  const rs = { director: 'server2', service: 'tcp:172.25.7.200:80', realserver: '172.25.7.3:80' };
-  t.is(sample(m, 'lvsctl_realserver_weight', { ...rs, kind: 'live' }), 1);
-  t.is(sample(m, 'lvsctl_realserver_weight', { ...rs, kind: 'declared' }), 0, 'server2 holds no ipvs task here');
+  const rs = { director: 'server2', service: SVC, realserver: '172.25.7.3:80' };
+  const rs4 = { ...rs, realserver: '172.25.7.4:80' };
+  t.is(sample(m, 'lvsctl_realserver_up', rs), 0);
+  t.is(sample(m, 'lvsctl_realserver_up', rs4), 1);
+  t.is(sample(m, 'lvsctl_realserver_weight', { ...rs, kind: 'live' }), 0);
+  t.is(sample(m, 'lvsctl_realserver_weight', { ...rs, kind: 'declared' }), 3);
   t.is(sample(m, 'lvsctl_ipvs_active_connections', rs), 2);
   t.is(sample(m, 'lvsctl_ipvs_inactive_connections', rs), 7);
-  t.is(sample(m, 'lvsctl_ipvs_connection_rate', rs), 5);
-  t.is(sample(m, 'lvsctl_ipvs_service_connection_rate', { director: 'server2', service: 'tcp:172.25.7.200:80' }), 12);
-  t.is(sample(m, 'lvsctl_realserver_up', rs), undefined, 'no health check: no up/down series');
+  t.is(sample(m, 'lvsctl_ipvs_connection_rate', rs4), 5);
+  t.is(sample(m, 'lvsctl_ipvs_service_connection_rate', { director: 'server2', service: SVC }), 12);
   t.is((await ctl.app.inject({ url: '/metrics', headers: auth })).statusCode, 200, 'the API token reads it too');
 });
 
@@ -204,14 +232,13 @@ test('the view: sign in for a session cookie, the /view namespace pushes snapsho
   const { ctl, url, agent, get } = await setup(t);
   t.is((await ctl.app.inject({ method: 'POST', url: '/login', payload: { token: 'nope' } })).statusCode, 401);
   const login = await ctl.app.inject({ method: 'POST', url: '/login', payload: { token: 'tok' } });
-  t.is(login.statusCode, 204);
+  t.is(login.statusCode, 200);
   const setCookie = String(login.headers['set-cookie']);
   t.regex(setCookie, /^lvsctl_session=[A-Za-z0-9_-]+;/);
   t.regex(setCookie, /HttpOnly/);
   t.regex(setCookie, /SameSite=Strict/);
   const cookie = setCookie.split(';')[0];
   t.is((await ctl.app.inject({ url: '/api/view', headers: { cookie } })).statusCode, 200);
-  t.is((await ctl.app.inject({ url: '/api/agents', headers: { cookie } })).statusCode, 401, 'a session reads the view, not the API');
 
   const refused = io(`${url}/view`, { transports: ['websocket'], reconnection: false });
   t.teardown(() => refused.close());
@@ -233,7 +260,7 @@ test('the view: sign in for a session cookie, the /view namespace pushes snapsho
   await waitFor('server4 offline', async () => (stateOf(snapshots.at(-1)) === 'offline' ? true : undefined), 5000, 20);
 
   // Signed out: the session ends, and the page's socket with it.
-  t.is((await ctl.app.inject({ method: 'POST', url: '/logout', headers: { cookie } })).statusCode, 204);
+  t.is((await ctl.app.inject({ method: 'POST', url: '/logout', headers: { cookie } })).statusCode, 200);
   t.is((await ctl.app.inject({ url: '/api/view', headers: { cookie } })).statusCode, 401);
   await waitFor('the page disconnected', async () => (page.connected ? undefined : true), 5000, 20);
 });

@@ -7,35 +7,47 @@ import { buildController } from '../../controller/app.js';
 import { PROTOCOL_VERSION, type RunJob } from '../../common/protocol.js';
 import { captureLog, type LogLine } from '../helpers/log-capture.js';
 import { REPO, waitFor } from '../helpers/procs.js';
+import { startTlsController } from '../helpers/tls-controller.js';
 
 /** Real sockets on loopback: a controller and a hand-driven agent connection. */
 const data = mkdtempSync(path.join(os.tmpdir(), 'lvst-hub-'));
 test.after.always(() => rmSync(data, { recursive: true, force: true }));
 
-async function setup(t: import('ava').ExecutionContext, jobTimeoutMs?: number) {
+/**
+ * TLS by default: agents connect with a client certificate of the controller's CA. The first
+ * two tests are about the `--insecure-http` dev controller's own handshake checks (its shared
+ * token and the name an agent gives), so they run on one; certificate refusals are proven in
+ * security.test.ts.
+ */
+async function setup(t: import('ava').ExecutionContext, jobTimeoutMs?: number, mode: 'tls' | 'insecure' = 'tls') {
   const { log: logger, lines } = captureLog('info');
-  const ctl = await buildController({ dataDir: path.join(data, String(Math.random())), token: 'tok', projectDir: REPO, logger, ...(jobTimeoutMs ? { jobTimeoutMs } : {}) });
-  await ctl.app.listen({ port: 0, host: '127.0.0.1' });
-  const url = `http://127.0.0.1:${(ctl.app.server.address() as { port: number }).port}`;
+  const dataDir = path.join(data, String(Math.random()));
+  const opts = { projectDir: REPO, logger, ...(jobTimeoutMs ? { jobTimeoutMs } : {}) };
+  const tls = mode === 'tls' ? await startTlsController(dataDir, opts) : undefined;
+  const ctl = tls?.ctl ?? (await buildController({ ...opts, dataDir, token: 'tok' }));
+  if (!tls) await ctl.app.listen({ port: 0, host: '127.0.0.1' });
+  const url = tls?.url ?? `http://127.0.0.1:${(ctl.app.server.address() as { port: number }).port}`;
+  const headers = tls?.auth ?? { authorization: 'Bearer tok' };
   const sockets: Socket[] = [];
   t.teardown(async () => {
     for (const s of sockets) s.close();
     await ctl.close();
   });
-  const agent = (name: string, token = 'tok', protocol: number = PROTOCOL_VERSION) => {
-    const s = io(url, { auth: { token, name, protocol }, transports: ['websocket'], reconnection: false });
+  const agent = async (name: string, token = 'tok', protocol: number = PROTOCOL_VERSION) => {
+    const creds = tls ? await tls.identity(name) : {};
+    const s = io(url, { auth: tls ? { name, protocol } : { token, name, protocol }, ...creds, rejectUnauthorized: true, transports: ['websocket'], reconnection: false });
     sockets.push(s);
     return s;
   };
   const start = async (extraVars?: Record<string, unknown>) =>
-    (await ctl.app.inject({ method: 'POST', url: '/api/runs', headers: { authorization: 'Bearer tok' }, payload: { kind: 'role', role: 'lvs-realserver-dr', hosts: 'server3', inventory: 'inventory/dr.yml', ...(extraVars ? { extraVars } : {}) } })).json() as { id: string };
+    (await ctl.app.inject({ method: 'POST', url: '/api/runs', headers, payload: { kind: 'role', role: 'lvs-realserver-dr', hosts: 'server3', inventory: 'inventory/dr.yml', ...(extraVars ? { extraVars } : {}) } })).json() as { id: string };
   const logged = (msg: string, timeoutMs = 5000) => waitFor(`log line '${msg}'`, async () => lines.find((l) => l.msg === msg), timeoutMs, 20);
   return { ctl, agent, start, lines, logged };
 }
 
-test('a wrong token is refused at the handshake', async (t) => {
-  const { agent, lines, logged } = await setup(t);
-  const s = agent('server3', 'nope-wrong-secret');
+test('a wrong token is refused at the handshake (dev controller)', async (t) => {
+  const { agent, lines, logged } = await setup(t, undefined, 'insecure');
+  const s = await agent('server3', 'nope-wrong-secret');
   const err = await new Promise<Error>((resolve) => s.on('connect_error', resolve));
   t.regex(err.message, /unauthorized/);
 
@@ -45,18 +57,18 @@ test('a wrong token is refused at the handshake', async (t) => {
   t.false(JSON.stringify(lines).includes('nope-wrong-secret'));
 });
 
-test('every refusal, connection and disconnection is one log line', async (t) => {
-  const { agent, lines, logged } = await setup(t);
-  const refused = (s: ReturnType<typeof agent>) => new Promise<Error>((resolve) => s.on('connect_error', resolve));
-  await refused(agent('bad name!'));
-  await refused(agent('server3', 'tok', PROTOCOL_VERSION + 99));
+test('every refusal, connection and disconnection is one log line (dev controller)', async (t) => {
+  const { agent, lines, logged } = await setup(t, undefined, 'insecure');
+  const refused = (s: Socket) => new Promise<Error>((resolve) => s.on('connect_error', resolve));
+  await refused(await agent('bad name!'));
+  await refused(await agent('server3', 'tok', PROTOCOL_VERSION + 99));
   await waitFor('two refusals logged', async () => (lines.filter((l) => l.msg === 'agent refused').length === 2 ? true : undefined), 5000, 20);
   t.deepEqual(
     lines.filter((l) => l.msg === 'agent refused').map((l) => l.reason),
     ['bad agent name', `protocol ${PROTOCOL_VERSION + 99} not supported (want ${PROTOCOL_VERSION})`],
   );
 
-  const s = agent('server4');
+  const s = await agent('server4');
   await new Promise<void>((resolve) => s.on('connect', () => resolve()));
   t.like(await logged('agent connected'), { level: 30, agent: 'server4', peer: '127.0.0.1' });
   s.close();
@@ -66,7 +78,7 @@ test('every refusal, connection and disconnection is one log line', async (t) =>
 
 test('a run logs its start and end with id, title, hosts and result counts; the inventory facts override reaches the agent', async (t) => {
   const { ctl, agent, start, lines, logged } = await setup(t);
-  const s = agent('server3');
+  const s = await agent('server3');
   const jobs: RunJob[] = [];
   s.on('run:start', (job: RunJob) => {
     jobs.push(job);
@@ -89,7 +101,7 @@ test('a run logs its start and end with id, title, hosts and result counts; the 
 
 test('an agent that never answers is given up after the job timeout, and frees its host', async (t) => {
   const { ctl, agent, start } = await setup(t, 300);
-  const s = agent('server3');
+  const s = await agent('server3');
   const jobs: RunJob[] = [];
   s.on('run:start', (job) => jobs.push(job));
   await new Promise<void>((resolve) => s.on('connect', () => resolve()));

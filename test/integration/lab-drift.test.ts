@@ -1,9 +1,10 @@
 import test, { type ExecutionContext } from 'ava';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { HostFindingView, OpenFindings, RunSummary } from '../../common/api.js';
 import { exec } from '../../common/exec.js';
-import { forgetHeldStates, startTestLab, stopTestLab, type TestLab } from '../helpers/lab.js';
+import { labApi } from '../../lab/lab-api.js';
+import { endTestLab, startTestLab, type TestLab } from '../helpers/lab.js';
 import { CTL, REPO, waitFor } from '../helpers/procs.js';
 
 /**
@@ -36,10 +37,8 @@ test.before(async (t) => {
 
 test.after.always(async () => {
   await browser?.close();
-  await stopTestLab();
-  // The next boot is a fresh guest: it must not inherit this file's held states (policy fix
-  // among them) or findings from the test lab's controller store.
-  if (lab) forgetHeldStates(lab.paths);
+  // Also drops the held states (policy fix among them): the next boot is a fresh guest.
+  await endTestLab();
 });
 
 function theLab(): TestLab {
@@ -49,14 +48,15 @@ function theLab(): TestLab {
 
 function ctl(args: string[]) {
   const l = theLab();
-  return exec(process.execPath, [CTL, ...args, '--controller', l.url, '--token', l.token], { cwd: REPO, env: { ...process.env, NO_COLOR: '1' }, timeoutMs: 600_000 });
+  // ctl finds the lab's URL, token and CA in the lab folder, as an operator's ctl does.
+  return exec(process.execPath, [CTL, ...args], { cwd: REPO, env: { ...process.env, NO_COLOR: '1', LVSCTL_LAB_DIR: l.paths.dir, LVSCTL_URL: '', LVSCTL_TOKEN: '', LVSCTL_CA: '' }, timeoutMs: 600_000 });
 }
 
 async function api<T>(p: string): Promise<T> {
   const l = theLab();
-  const r = await fetch(l.url + p, { headers: { authorization: `Bearer ${l.token}` } });
-  if (!r.ok) throw new Error(`${p}: HTTP ${r.status}`);
-  return (await r.json()) as T;
+  const r = await labApi(Number(new URL(l.url).port), l.token, readFileSync(l.up.caFile, 'utf8'), 'GET', p, undefined, 30_000);
+  if (r.status !== 200) throw new Error(`${p}: HTTP ${r.status}`);
+  return r.json as T;
 }
 
 const openOn = async (host: string) => (await api<OpenFindings>(`/api/findings?host=${host}`)).findings;
@@ -155,7 +155,8 @@ async function signIn(page: Page, url: string, token: string): Promise<void> {
 test.serial('the live view in Chromium: the lab\'s agents, a finding that appears and resolves, an agent that hangs turns unresponsive then offline, without a reload', async (t) => {
   if (!browser) throw new Error(`${CHROMIUM} is not installed (apt-get install chromium)`);
   const l = theLab();
-  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+  // The lab's controller speaks TLS with the lab's own CA, which this Chromium does not know.
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, ignoreHTTPSErrors: true });
   t.teardown(() => context.close());
   const page = await context.newPage();
   const errors: string[] = [];
@@ -181,6 +182,19 @@ test.serial('the live view in Chromium: the lab\'s agents, a finding that appear
   if (shot) await page.screenshot({ path: shot });
   await l.run(c.host, [...c.undo]);
   await row(c.host).locator('ul.findings').waitFor({ state: 'detached', timeout: FINDING_WAIT });
+
+  // A real server stopped: the director's checker takes it out, and the page says why.
+  const rs3 = page.locator('table.rs tr', { has: page.locator('th.host', { hasText: '172.25.7.3:80' }) });
+  await l.run('server3', ['/run/lab/roots/server3/etc/init.d/httpd', 'stop']);
+  try {
+    await rs3.locator('td .badge', { hasText: 'down' }).waitFor({ timeout: 60_000 });
+    t.true(await rs3.evaluate((tr) => tr.classList.contains('state-down')));
+    t.regex(await rs3.locator('td').nth(2).innerText(), /^down\n\S.*/, 'down with its reason');
+    t.regex(await rs3.locator('td').nth(1).innerText(), /^0 \/ 1$/, 'inhibited: live weight 0 of 1');
+  } finally {
+    await l.run('server3', ['/run/lab/roots/server3/etc/init.d/httpd', 'start']);
+  }
+  await rs3.locator('td .badge', { hasText: 'up' }).waitFor({ timeout: 60_000 });
 
   // server4's agent hangs (SIGSTOP): its connection stays, heartbeats stop: unresponsive; then the
   // controller's ping timeout closes the connection: offline. Killed, the lab restarts it.

@@ -1,11 +1,12 @@
 import test from 'ava';
+import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { probeController } from '../../lab/controller.js';
 import { LAB_HOST_NAMES } from '../../lab/topology.js';
 import { exec } from '../../common/exec.js';
 import type { RenderedTask, TaskResult } from '../../common/protocol.js';
 import { findListed, parseList } from '../../agent/ipvs/parse-list.js';
-import { startTestLab, stopTestLab, type TestLab } from '../helpers/lab.js';
+import { endTestLab, startTestLab, stopTestLab, type TestLab } from '../helpers/lab.js';
 import { task, type NetnsJob } from '../helpers/netns.js';
 import { CTL, REPO } from '../helpers/procs.js';
 
@@ -30,7 +31,7 @@ test.before(async (t) => {
 });
 
 test.after.always(async () => {
-  await stopTestLab();
+  await endTestLab();
 });
 
 function theLab(): TestLab {
@@ -49,7 +50,7 @@ test.serial('the lab boots the real kernel with IPVS, and all four agents report
   let kernels: Record<string, string | undefined> = {};
   let platforms: Record<string, unknown> = {};
   for (let i = 0; i < 240; i++) {
-    const p = await probeController(Number(new URL(l.url).port), l.token);
+    const p = await probeController(Number(new URL(l.url).port), l.token, readFileSync(l.up.caFile, 'utf8'));
     if (p.kind === 'ours') {
       const online = p.agents.filter((a) => a.online);
       kernels = Object.fromEntries(online.map((a) => [a.name, a.facts?.os?.kernel]));
@@ -238,7 +239,8 @@ type Mode = keyof typeof MODES;
 
 function ctl(args: string[]) {
   const l = theLab();
-  return exec(process.execPath, [CTL, ...args, '--controller', l.url, '--token', l.token], { cwd: REPO, env: { ...process.env, NO_COLOR: '1' }, timeoutMs: 300_000 });
+  // ctl finds the lab's URL, token and CA in the lab folder, as an operator's ctl does: no token on its command line.
+  return exec(process.execPath, [CTL, ...args], { cwd: REPO, env: { ...process.env, NO_COLOR: '1', LVSCTL_LAB_DIR: l.paths.dir, LVSCTL_URL: '', LVSCTL_TOKEN: '', LVSCTL_CA: '' }, timeoutMs: 300_000 });
 }
 
 function assertNothingChanged(t: import('ava').ExecutionContext, out: string, what: string): void {

@@ -18,7 +18,6 @@ const cluster = new NsCluster({
   prefix: `lvst-sk${process.pid % 100000}`,
   hosts: HOSTS,
   project: path.join(REPO, 'test/fixtures/project'),
-  token: 'skeleton-test-token',
   agentEnv: { PATH: `${extraBin}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` },
 });
 const net = cluster.net;

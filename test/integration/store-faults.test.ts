@@ -3,21 +3,18 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
-import { buildController } from '../../controller/app.js';
 import { PROTOCOL_VERSION, type RunJob } from '../../common/protocol.js';
 import { REPO, waitFor } from '../helpers/procs.js';
+import { startTlsController } from '../helpers/tls-controller.js';
 
 /** A controller on loopback with a hand-driven agent connection, and a data folder that goes away mid-run. */
 const root = mkdtempSync(path.join(os.tmpdir(), 'lvst-store-int-'));
 test.after.always(() => rmSync(root, { recursive: true, force: true }));
-const auth = { authorization: 'Bearer tok' };
-
 async function setup(t: import('ava').ExecutionContext, name: string) {
   const data = path.join(root, name);
-  const ctl = await buildController({ dataDir: data, token: 'tok', projectDir: REPO, storeRetryMs: 50, log: { error: () => undefined } });
-  await ctl.app.listen({ port: 0, host: '127.0.0.1' });
-  const url = `http://127.0.0.1:${(ctl.app.server.address() as { port: number }).port}`;
-  const s: Socket = io(url, { auth: { token: 'tok', name: 'server3', protocol: PROTOCOL_VERSION }, transports: ['websocket'], reconnection: false });
+  const tls = await startTlsController(data, { projectDir: REPO, storeRetryMs: 50, log: { error: () => undefined } });
+  const { ctl, url, auth } = tls;
+  const s: Socket = io(url, { auth: { name: 'server3', protocol: PROTOCOL_VERSION }, ...(await tls.identity('server3')), rejectUnauthorized: true, transports: ['websocket'], reconnection: false });
   t.teardown(async () => {
     s.close();
     await ctl.close();
@@ -28,7 +25,7 @@ async function setup(t: import('ava').ExecutionContext, name: string) {
   s.emit('facts', { hostname: 'server3', os: { family: 'redhat', major: 9 }, interfaces: [] } as never);
   await waitFor('facts stored', async () => (ctl.store.agent('server3')?.facts ? true : undefined), 5000, 20);
   const start = () => ctl.app.inject({ method: 'POST', url: '/api/runs', headers: auth, payload: { kind: 'role', role: 'lvs-realserver-dr', hosts: 'server3', inventory: 'inventory/dr.yml' } });
-  return { ctl, s, jobs, start, data };
+  return { ctl, s, jobs, start, data, auth };
 }
 
 test('the data folder gone mid-run: the run still ends, /api/health shows the error, the next run is refused', async (t) => {
@@ -65,7 +62,7 @@ test('the data folder gone mid-run: the run still ends, /api/health shows the er
 });
 
 test('ctl agents forget: refused while connected, then the agent record and ledger are gone', async (t) => {
-  const { ctl, s } = await setup(t, 'forget');
+  const { ctl, s, auth } = await setup(t, 'forget');
   ctl.store.setLedger('server3', 'lvs-realserver', [{ id: 'vip', module: 'address', retire: {} }]);
   const del = () => ctl.app.inject({ method: 'DELETE', url: '/api/agents/server3', headers: auth });
   const busy = await del();

@@ -281,3 +281,57 @@ test('a refused connection is retried with growing jittered delays; a connection
   t.deepEqual(timers.pendingTimeouts(), []);
   agent.stop();
 });
+
+test('a job id that comes again is not run again: its results and end are answered from the journal', async (t) => {
+  const { agent, socket, trace, open } = setup();
+  agent.start();
+  socket.up();
+  socket.receive('run:start', job('r1.0', [gateTask('a')]));
+  await open('a');
+  await agent.idle();
+  // The same job again (a controller that sent it twice across a reconnect).
+  socket.receive('run:start', job('r1.0', [gateTask('a')]));
+  await agent.idle();
+  await settle();
+  t.deepEqual(trace, ['read a', 'task:result r1.0', 'run:end r1.0', 'task:result r1.0', 'run:end r1.0'], 'read once');
+  const ends = socket.events('run:end').map(([e]) => e as { error?: string });
+  t.is(ends[0]!.error, undefined);
+  t.is(ends[1]!.error, 'job r1.0 came again and was not run again');
+  agent.stop();
+});
+
+test('job:journal answers what the agent did for a run; run:cancel keeps a queued job from starting', async (t) => {
+  const { agent, socket, open } = setup();
+  agent.start();
+  socket.up();
+  socket.receive('run:start', job('r1.0', [gateTask('a'), gateTask('b')], { run: 'r1' }));
+  socket.receive('run:start', job('r2.0', [gateTask('c')], { run: 'r2' }));
+  await open('a');
+  let answer: unknown;
+  socket.receive('job:journal', { run: 'r1' }, (jobs: unknown) => (answer = jobs));
+  t.like(answer, [{ job: 'r1.0', run: 'r1', state: 'running', tasks: 2, results: [{ index: 0, status: 'ok' }] }]);
+  socket.receive('run:cancel', { runId: 'r2.0', reason: 'cancelled by an operator', now: false });
+  await open('b');
+  await agent.idle();
+  socket.receive('job:journal', { run: 'r1' }, (jobs: unknown) => (answer = jobs));
+  t.like(answer, [{ state: 'ended', results: [{ index: 0 }, { index: 1 }] }]);
+  const r2 = socket.events('run:end').map(([e]) => e as { runId: string; error?: string }).find((e) => e.runId === 'r2.0');
+  t.is(r2?.error, 'not started: cancelled (cancelled by an operator)');
+  t.deepEqual(socket.events('task:result').map(([id]) => id), ['r1.0', 'r1.0'], 'nothing of r2.0 ran');
+  agent.stop();
+});
+
+test('a job that waited past its deadline behind a hung one never starts', async (t) => {
+  const { agent, socket, timers, trace, open } = setup();
+  agent.start();
+  socket.up();
+  socket.receive('run:start', job('r1.0', [gateTask('a')], { ttlMs: 60_000 }));
+  socket.receive('run:start', job('r2.0', [gateTask('b')], { ttlMs: 5_000 }));
+  await settle();
+  await timers.advance(10_000);
+  await open('a');
+  await agent.idle();
+  t.deepEqual(trace, ['read a', 'task:result r1.0', 'run:end r1.0', 'run:end r2.0']);
+  t.regex((socket.events('run:end')[1]![0] as { error: string }).error, /^not started: its deadline passed while it waited \(10 s/);
+  agent.stop();
+});

@@ -53,6 +53,8 @@ for (const [mode, fwd, vip] of [
           { address: '172.25.7.3', port: 80, forwarding: fwd, weight: 1 },
           { address: '172.25.7.4', port: 80, forwarding: fwd, weight: 1 },
         ],
+        // The role's default check: http GET / on each real server's port.
+        healthcheck: { type: 'http', path: '/' },
       },
     ]);
     const director = tasks(p, 'server2');

@@ -9,7 +9,6 @@ import type { AgentSocket } from '../../agent/connection.js';
 import { DESIRED_STATE_FILE } from '../../agent/drift-agent.js';
 import { defineModule, type AnyModule } from '../../agent/module.js';
 import type { DesiredState, DriftReport } from '../../common/desired-state.js';
-import type { IpvsReport } from '../../common/ipvs-report.js';
 import type { RenderedTask, RunJob } from '../../common/protocol.js';
 import { facts } from '../helpers/fake-ctx.js';
 import { FakeTimers, settle } from '../helpers/fake-timers.js';
@@ -72,7 +71,7 @@ function state(revision: number, tasks: RenderedTask[]): DesiredState {
   return { host: 'server3', revision, updatedAt: '2026-01-01T00:00:00.000Z', slots: [{ slot: 'demo', roles: ['demo'], policy: 'report', runId: 'r1', appliedAt: '2026-01-01T00:00:00.000Z', tasks }] };
 }
 
-function setup(t: import('ava').ExecutionContext, over: { stateDir?: string; ipvs?: () => Promise<IpvsReport> } = {}) {
+function setup(t: import('ava').ExecutionContext, over: { stateDir?: string } = {}) {
   const stateDir = over.stateDir ?? mkdtempSync(path.join(os.tmpdir(), 'lvst-drift-agent-'));
   if (!over.stateDir) t.teardown(() => rmSync(stateDir, { recursive: true, force: true }));
   const host = new Map<string, string>();
@@ -82,7 +81,6 @@ function setup(t: import('ava').ExecutionContext, over: { stateDir?: string; ipv
   const timers = new FakeTimers();
   const { log, lines } = captureLog();
   let kernelChange: (() => void) | undefined;
-  let ipvsReads = 0;
   const agent = new Agent({
     name: 'server3',
     root: '/',
@@ -94,7 +92,6 @@ function setup(t: import('ava').ExecutionContext, over: { stateDir?: string; ipv
     health: (busy) => ({ uptime: 1, load1: 0, memFree: 1, memTotal: 2, busy }),
     modules: new Map([
       ['value', valueModule(host, reads, gate)],
-      ['ipvs', valueModule(host, reads, gate)],
       ['pkg', { ...valueModule(host, reads, gate), name: 'pkg', slowCheck: true }],
     ]),
     heartbeatMs: 60_000,
@@ -105,14 +102,10 @@ function setup(t: import('ava').ExecutionContext, over: { stateDir?: string; ipv
       resumeAfterMs: 120_000,
       slowIntervalMs: 60_000,
       kernelEvents: (onChange) => ({ start: () => void (kernelChange = () => onChange({ reason: 'kernel', lines: [] })), stop: async () => void (kernelChange = undefined) }),
-      readIpvs: async () => {
-        ipvsReads++;
-        return over.ipvs ? over.ipvs() : { at: 0, services: [] };
-      },
     },
   });
   t.teardown(() => agent.stop());
-  return { agent, socket, timers, host, reads, gate, lines, stateDir, kernel: () => kernelChange?.(), ipvsReads: () => ipvsReads };
+  return { agent, socket, timers, host, reads, gate, lines, stateDir, kernel: () => kernelChange?.() };
 }
 
 const texts = (r: DriftReport | undefined) => r?.all.map((f) => f.text);
@@ -255,30 +248,6 @@ test('a push of nothing stops the watch and resolves what was open; a push that 
   const reads = s.reads.length;
   await s.timers.advance(30_000);
   t.is(s.reads.length, reads, 'nothing is checked any more');
-});
-
-test('a director sends its IPVS table when it changed, and only a host with an ipvs task reads it', async (t) => {
-  let conns = 0;
-  const table = (): IpvsReport => ({ at: 1, services: [{ key: 'tcp:172.25.7.200:80', label: 'TCP 172.25.7.200:80', scheduler: 'rr', connRate: 0, realServers: [{ key: '172.25.7.3:80', forwarding: 'dr', weight: 1, activeConn: conns, inactConn: 0, connRate: 0 }] }] });
-  const s = setup(t, { ipvs: async () => table() });
-  s.agent.start();
-  s.socket.up();
-  s.socket.receive('desired:set', state(1, [value('vip', 'on')]));
-  await s.agent.driftAgent!.pushed();
-  await s.timers.advance(10_000);
-  t.is(s.ipvsReads(), 0, 'a real server reads no IPVS table');
-
-  s.socket.receive('desired:set', state(2, [value('vip', 'on'), value('rs', '1', 'ipvs')]));
-
-  await s.agent.driftAgent!.pushed();
-  await s.timers.advance(0);
-  await s.timers.advance(10_000);
-  const ipvs = () => s.socket.sent.filter((x) => x.event === 'ipvs:report').map((x) => (x.args[0] as IpvsReport).services[0].realServers[0].activeConn);
-  t.deepEqual(ipvs(), [0], 'two reads, one report: the table did not change');
-  t.is(s.ipvsReads(), 2);
-  conns = 4;
-  await s.timers.advance(5000);
-  t.deepEqual(ipvs(), [0, 4]);
 });
 
 test('tasks whose check starts a command of its own (packages, services) are checked on the slow interval; their findings stand between', async (t) => {

@@ -23,6 +23,30 @@ const api = new FakeApi({
   'GET /api/findings?host=server3': { json: { findings: [finding], hosts: hosts.slice(0, 1) } },
   'GET /api/findings/history?limit=200': { json: [{ ...finding, field: 'net.ipv4.conf.all.arp_ignore', text: 'net.ipv4.conf.all.arp_ignore is 0, want 1', resolvedAt: ago(30_000) }] },
   'GET /api/view': () => ({ json: sampleView(new Date()) }),
+  'GET /api/status': {
+    json: {
+      directors: [
+        {
+          host: 'server2',
+          at: Date.now(),
+          drained: [],
+          services: [
+            {
+              service: 'tcp:172.25.7.200:80',
+              scheduler: 'wrr',
+              cps: 12,
+              quorum: { held: true, quorum: 1, hysteresis: 0, liveWeight: 1 },
+              missing: false,
+              realServers: [
+                { realServer: '172.25.7.3:80', address: '172.25.7.3', declaredWeight: 3, weight: 0, liveWeight: 0, state: 'down', note: 'inhibited', drained: false, sorry: false, check: 'http', reason: 'HTTP 503', lastResult: 'HTTP 503', activeConn: 0, inActConn: 7, cps: 0 },
+              ],
+            },
+          ],
+        },
+      ],
+      drained: [],
+    },
+  },
   'GET /api/runs': {
     json: [
       { id: 'c1', title: 'corrective: 1 drift finding on server3', kind: 'tasks', origin: 'schedule', status: 'done', label: 'corrective', check: false, createdAt: ago(5000), finishedAt: ago(1000), hosts: 1, totals: { ok: 5, changed: 1, failed: 0, skipped: 0, unreachable: 0 } },
@@ -32,7 +56,7 @@ const api = new FakeApi({
 });
 
 function ctl(args: string[]) {
-  return exec(process.execPath, [CTL, ...args, '--controller', api.url, '--token', 'tok'], { env: { ...process.env, NO_COLOR: '1', LVSCTL_LAB_DIR: lab, LVSCTL_URL: '', LVSCTL_TOKEN: '' } });
+  return exec(process.execPath, [CTL, ...args, '--controller', api.url], { env: { ...process.env, NO_COLOR: '1', LVSCTL_LAB_DIR: lab, LVSCTL_URL: '', LVSCTL_TOKEN: 'tok', LVSCTL_CA: '' } });
 }
 
 test.before(() => api.start());
@@ -84,9 +108,9 @@ test.serial('ctl status shows agents with state, roles, drift and last run; dire
   const v = sampleView(new Date());
   t.regex(r.stdout, /^AGENTS\nHOST\s+STATE\s+HEARTBEAT\s+LOAD\s+ROLES\s+DRIFT\s+LAST RUN$/m);
   for (const a of v.agents) t.regex(r.stdout, new RegExp(`^${a.name}\\s+${a.state}\\s`, 'm'), a.name);
-  t.regex(r.stdout, /^DIRECTORS$/m);
-  t.regex(r.stdout, /^server2 {2}TCP 172\.25\.7\.200:80 wrr {2}12 conn\/s$/m);
-  t.regex(r.stdout, /^ {2}172\.25\.7\.3:80 \(server3\)\s+0 \/ 3\s+down \(HTTP 503\)\s+0\s+7\s+0$/m);
+  t.regex(r.stdout, /^DIRECTORS\nserver2 /m);
+  t.regex(r.stdout, /^ {2}TCP 172\.25\.7\.200:80 wrr {2}quorum 1 held \(live weight 1\) {2}12 conn\/s$/m);
+  t.regex(r.stdout, /^ {4}172\.25\.7\.3:80\s+3\s+0\s+inhibited\s+http\s+HTTP 503\s+0\s+7\s+0$/m);
   t.regex(r.stdout, /^OPEN DRIFT FINDINGS$/m);
   const withFindings = v.agents.filter((a) => a.findings.length);
   for (const a of withFindings) for (const f of a.findings) t.true(r.stdout.includes(f.text), f.text);

@@ -1,5 +1,7 @@
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { exec } from '../../common/exec.js';
 
 /** The exec helper against real processes: exit codes, output, input, a missing binary, timeouts. */
@@ -60,4 +62,30 @@ test('without killGroup a grandchild outlives the timeout (what killGroup is for
   } finally {
     process.kill(grandchild, 'SIGKILL');
   }
+});
+
+test('signal: an abort kills the whole group at once, with the reason in stderr', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lvst-exec-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const pidFile = path.join(dir, 'pid');
+  const ac = new AbortController();
+  const pending = exec('/bin/sh', ['-c', `sleep 60 & echo $! > ${pidFile}; wait`], { timeoutMs: 60_000, killGroup: true, signal: ac.signal });
+  let grandchild = 0;
+  for (const until = Date.now() + 10_000; !grandchild && Date.now() < until; await new Promise((r) => setTimeout(r, 20))) grandchild = Number(existsSync(pidFile) ? readFileSync(pidFile, 'utf8') : 0);
+  t.true(grandchild > 0, 'the command started its child');
+  ac.abort(new Error('timed out after 1.5 s'));
+  const r = await pending;
+  t.like(r, { code: 124, aborted: true });
+  t.false('timedOut' in r, 'not the exec timeout');
+  t.regex(r.stderr, /killed: timed out after 1\.5 s/);
+  t.true(await goneWithin(grandchild, 5000), `grandchild ${grandchild} outlived the abort`);
+});
+test('signal: a command is not started once its signal aborted', async (t) => {
+  const ac = new AbortController();
+  ac.abort(new Error('cancelled: run cancelled'));
+  const r = await exec('/bin/sh', ['-c', 'echo ran']);
+  t.is(r.stdout, 'ran\n');
+  const refused = await exec('/bin/sh', ['-c', 'echo ran'], { signal: ac.signal });
+  t.like(refused, { code: 124, stdout: '', aborted: true });
+  t.regex(refused.stderr, /not started: cancelled: run cancelled/);
 });

@@ -66,7 +66,9 @@ test('with a controller that knows the director, the segment check runs; a direc
   await ctlr.app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(ctlr.app.server.address() as net.AddressInfo).port}`;
   const inv = inventory('dr-far.yml', '            server3: {ansible_host: 172.25.7.3}\n            server4: {ansible_host: 10.9.9.4}\n');
-  const args = ['lint', '-i', 'inventory/dr.yml', '-i', inv, '--controller', url, '--token', 'lint-t0ken'];
+  const tokenFile = path.join(tmp, 'api-token');
+  writeFileSync(tokenFile, 'lint-t0ken\n', { mode: 0o600 });
+  const args = ['lint', '-i', 'inventory/dr.yml', '-i', inv, '--controller', url, '--token-file', tokenFile];
 
   const before = await ctl(args);
   t.is(before.code, 0, before.stdout + before.stderr);

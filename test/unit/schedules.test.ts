@@ -44,3 +44,11 @@ test('a schedule firing starts a drift run in check mode', async (t) => {
   t.true(run.check);
   t.regex(run.title, /^schedule nightly: playbook site\.yml \(drift check\)$/);
 });
+
+test('a schedule may bound its tasks and jobs (seconds), as --task-timeout and --job-timeout do', async (t) => {
+  const f = file('limits.yml', '- name: nightly\n  cron: "0 3 * * *"\n  playbook: site.yml\n  inventory: inventory/dr.yml\n  task_timeout: 30\n  job_timeout: 600\n');
+  t.like((await loadSchedules(f))[0], { taskTimeout: 30, jobTimeout: 600 });
+  const bad = file('bad-limits.yml', '- name: nightly\n  cron: "0 3 * * *"\n  playbook: site.yml\n  inventory: inventory/dr.yml\n  job_timeout: soon\n');
+  const e = await t.throwsAsync(loadSchedules(bad));
+  t.is((e as unknown as { oneLine(): string }).oneLine(), `${bad}:1: job_timeout: must be a number of seconds (0 < job_timeout <= 604800)`);
+});
