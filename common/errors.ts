@@ -77,7 +77,8 @@ export class CtlError extends Error {
   oneLine(): string {
     const loc = [this.where.file, this.where.line].filter((p) => p !== undefined).join(':');
     const field = this.where.field ? `${this.where.field}: ` : '';
-    return `${loc ? loc + ': ' : ''}${field}${this.message}`;
+    // One line whatever the input quoted in it held (a host name with a newline in it).
+    return `${loc ? loc + ': ' : ''}${field}${this.message}`.replace(/\r\n|\r|\n/g, '\\n');
   }
   toJSON(): { code: ErrorCode; message: string; where: ErrorWhere; line: string } {
     return { code: this.code, message: this.message, where: this.where, line: this.oneLine() };

@@ -11,8 +11,8 @@ import { readLabState, type LabMode } from '../../lab/state.js';
  * The lab the integration tests drive. Tests use their own lab folder (LVSCTL_LAB_TEST_DIR,
  * default /var/lib/lvsctl/lab-test) on a free port: an operator's lab (/var/lib/lvsctl/lab) is
  * never touched, reused or stopped. Whatever runs in the test folder belongs to the suite: a
- * lab left there by an interrupted run is reused, and stopped at the end like one the suite
- * started. The kernel cache is shared.
+ * lab left there by an interrupted run is taken down and its folder emptied before a file's first
+ * boot (see takeLabLock). The kernel cache is shared.
  */
 export const TEST_LAB_DIR = process.env.LVSCTL_LAB_TEST_DIR ?? '/var/lib/lvsctl/lab-test';
 
@@ -42,7 +42,7 @@ async function freePort(): Promise<number> {
  * One test lab at a time on the machine: every lab test file uses the same folder (and a second
  * emulated guest would only slow both past their timing bounds), so a file takes this lock at its
  * first boot and keeps it across its own re-boots until `endTestLab`. A lock whose holder died
- * is taken over.
+ * is taken over. Taking it empties the lab's folder, so a file never inherits another's state.
  */
 const LOCK = `${TEST_LAB_DIR}.lock`;
 let holding = false;
@@ -56,6 +56,10 @@ async function takeLabLock(log: (m: string) => void): Promise<void> {
       mkdirSync(LOCK);
       writeFileSync(path.join(LOCK, 'pid'), String(process.pid));
       holding = true;
+      // Each file starts from an empty lab: nothing an earlier file or an interrupted run left in
+      // the lab's folder (its controller's store: drained hosts, ledgers, held state) leaks in.
+      await labDown({ paths: labPaths(TEST_LAB_DIR) });
+      rmSync(TEST_LAB_DIR, { recursive: true, force: true });
       return;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
