@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { isAlive } from '../../lab/procs.js';
@@ -108,28 +108,10 @@ export async function stopTestLab(): Promise<void> {
   await labDown({ paths: labPaths(TEST_LAB_DIR) });
 }
 
-/**
- * Drops the held desired states and drift findings from the test lab controller's store (the
- * lab down): the next boot is a fresh guest and must not inherit them (a policy fix among them
- * would start repairing its empty hosts).
- */
-export function forgetHeldStates(paths: LabPaths): void {
-  const file = path.join(paths.controllerData, 'store.json');
-  if (!existsSync(file)) return;
-  const store = JSON.parse(readFileSync(file, 'utf8')) as { desired?: unknown; findings?: unknown };
-  delete store.desired;
-  delete store.findings;
-  writeFileSync(file, JSON.stringify(store), { mode: 0o600 });
-}
-
-/**
- * A lab test file's last word (its `after.always`): the lab down, what its agents were told to
- * hold forgotten, and the lab free for the next file.
- */
+/** A lab test file's last word (its `after.always`): the lab down, and the lab free for the next file. */
 export async function endTestLab(): Promise<void> {
   try {
     await stopTestLab();
-    forgetHeldStates(labPaths(TEST_LAB_DIR));
   } finally {
     if (holding) rmSync(LOCK, { recursive: true, force: true });
     holding = false;

@@ -37,7 +37,6 @@ test.before(async (t) => {
 
 test.after.always(async () => {
   await browser?.close();
-  // Also drops the held states (policy fix among them): the next boot is a fresh guest.
   await endTestLab();
 });
 
