@@ -12,6 +12,8 @@ export interface ObservedTable {
   saveText?: string | null;
 }
 export type SaveChange = { kind: 'save'; path: string };
+/** The director's health checker does not run this declaration yet (docs/HEALTH.md). */
+export type HealthChange = { kind: 'health'; source: string };
 
 /** `TCP 172.25.7.200:80`, `FWM 1`: how ipvsadm -L names a service. */
 export function serviceLabel(s: VirtualService): string {
@@ -52,7 +54,7 @@ function attrDrift<T>(field: string, what: string, attrs: Shown<T>, have: T, wan
  * missing from TCP 172.25.7.200:80", "... weight is 0, want 3". A missing service is one
  * finding, not one more per real server it would hold.
  */
-export function describeIpvs(_args: unknown, cur: ObservedTable, plan: Plan<IpvsChange | SaveChange>): FieldDrift[] {
+export function describeIpvs(_args: unknown, cur: ObservedTable, plan: Plan<IpvsChange | SaveChange | HealthChange>): FieldDrift[] {
   const have = new Map(cur.table.services.map((s) => [serviceKey(s), s]));
   const missing = new Set(plan.changes.flatMap((c) => (c.kind === 'add-service' ? [serviceKey(c.service)] : [])));
   const svcField = (s: VirtualService) => `service ${serviceKey(s)}`;
@@ -83,6 +85,8 @@ export function describeIpvs(_args: unknown, cur: ObservedTable, plan: Plan<Ipvs
         const before = cur.saveText === null || cur.saveText === undefined ? null : 'differs';
         return [{ field: c.path, before, after: 'same as ipvsadm -Sn', text: before ? `${c.path} differs from the kernel table` : `${c.path} missing` }];
       }
+      case 'health':
+        return [{ field: 'health checks', before: 'not running this declaration', after: 'running this declaration', text: 'the health checks do not run this declaration' }];
     }
   });
 }
