@@ -2,6 +2,7 @@ import type { Exec } from '../common/exec.js';
 import type { Logger } from '../common/log.js';
 import type { HostFacts, Health, RunJob, TaskStatus } from '../common/protocol.js';
 import { Backoff, Connection, DEFINITIVE_BACKOFF, REFUSED_BACKOFF, type AgentSocket, type BackoffOptions } from './connection.js';
+import { DriftAgent, type DriftAgentOptions } from './drift-agent.js';
 import { gatherFacts, health } from './facts.js';
 import { JobControl } from './job-control.js';
 import { JobJournal } from './job-journal.js';
@@ -53,6 +54,10 @@ export interface AgentOptions {
   stateDir?: string;
   /** Real-server health checks (a director's agent). */
   healthChecks?: AgentExtension;
+  /** Drift watch interval (default 5 s; 0: the desired state is held, not watched). The watch needs `stateDir`. */
+  driftIntervalMs?: number;
+  /** Test seams of the drift watch (its clock, `ip monitor`, its intervals). */
+  drift?: Pick<DriftAgentOptions, 'timers' | 'kernelEvents' | 'resumeAfterMs' | 'slowIntervalMs'>;
 }
 
 /** Work of the agent's own (a health-driven apply) queued between runs. */
@@ -75,6 +80,7 @@ export class Agent {
   private factsRetry: unknown;
   private heartbeat: unknown;
   private busy = 0;
+  private drift: DriftAgent | undefined;
   private readonly timers: Timers;
   private readonly factsBackoff: Backoff;
   private readonly queue = new JobQueue<RunJob | LocalJob>(
@@ -99,6 +105,7 @@ export class Agent {
       connected: () => {
         void this.sendFacts();
         this.o.healthChecks?.connected();
+        this.drift?.connected();
       },
       disconnected: () => this.stopFactsRetry(),
     }, new Backoff(this.o.definitiveBackoff ?? DEFINITIVE_BACKOFF, this.o.random));
@@ -109,6 +116,7 @@ export class Agent {
       if (typeof ack === 'function') ack(this.journal.forRun(String(q?.run)));
     });
     this.o.healthChecks?.attach({ socket, exclusive: (what, fn) => this.exclusive(what, fn) });
+    if (this.o.stateDir !== undefined) this.startDrift(socket, this.o.stateDir);
     this.heartbeat = this.timers.setInterval(() => {
       if (socket.connected) socket.emit('heartbeat', this.health());
     }, this.o.heartbeatMs ?? 5000);
@@ -119,7 +127,37 @@ export class Agent {
     this.stopFactsRetry();
     this.timers.clearInterval(this.heartbeat);
     this.conn?.close();
-    return this.journal.flush();
+    return Promise.all([this.journal.flush(), this.drift?.stop()]).then(() => undefined);
+  }
+
+  /** The held desired state and its watch (agent/drift-agent.ts). */
+  private startDrift(socket: AgentSocket, stateDir: string): void {
+    const drift = new DriftAgent({
+      stateDir,
+      root: this.o.root,
+      exec: this.o.exec,
+      log: this.o.log.child({ component: 'drift' }),
+      modules: this.o.modules ?? MODULES,
+      facts: async () => (this.facts ??= await this.gather()),
+      // The health checker's adjustments: a real server it inhibited is not drift.
+      context: () => this.o.healthChecks?.context() ?? {},
+      sink: {
+        get connected() {
+          return socket.connected;
+        },
+        findings: (r) => socket.emit('drift:findings', r),
+      },
+      intervalMs: this.o.driftIntervalMs,
+      ...this.o.drift,
+    });
+    this.drift = drift;
+    socket.on('desired:set', (state) => void drift.setDesired(state));
+    void drift.start();
+  }
+
+  /** The drift watch, when the agent has a state folder. */
+  get driftAgent(): DriftAgent | undefined {
+    return this.drift;
   }
 
   /**
@@ -135,7 +173,8 @@ export class Agent {
           try {
             this.facts ??= await this.gather();
             const ctx: ModuleContext = { root: this.o.root, check: false, exec: this.o.exec, facts: this.facts, kernel: new KernelState({ exec: this.o.exec }), ...this.o.healthChecks?.context() };
-            resolve(await fn(ctx));
+            // The drift watch stands aside while this writes the host's tables.
+            resolve(this.drift ? await this.drift.during(() => fn(ctx)) : await fn(ctx));
           } catch (e) {
             reject(e as Error);
           }
@@ -223,6 +262,7 @@ export class Agent {
     const exec = turn.stops.exec.exec;
     this.busy = 1;
     log.info({ tasks: job.tasks.length, check: job.check, ...(job.factsOverride ? { factsOverride: job.factsOverride } : {}) }, 'run started');
+    if (!job.check) await this.drift?.beforeApply();
     try {
       this.facts ??= await this.gather();
       const facts = { ...this.facts, ...job.factsOverride };
@@ -244,6 +284,7 @@ export class Agent {
       log.error({ tasks: job.tasks.length, err: e, ms: Math.round(ms) }, 'run failed');
     } finally {
       this.busy = 0;
+      if (!job.check) this.drift?.afterApply();
     }
   }
 }

@@ -43,7 +43,8 @@ function withTask(task: TaskRef, fields: FieldDrift[]): Finding[] {
  */
 export function findingsOf(task: TaskRef, module: AnyModule | undefined, args: unknown, observed: unknown, plan: Plan<unknown>): Finding[] {
   if (!plan.changes.length) return [];
-  const described = module?.describe?.(args, observed, plan) ?? [];
+  // A describe that has no word for some change (a kind added later) must not make a finding without a field.
+  const described = (module?.describe?.(args, observed, plan) ?? []).filter((f): f is FieldDrift => !!f?.field && !!f.text);
   return withTask(task, described.length ? described : genericDrift(plan));
 }
 

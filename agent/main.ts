@@ -14,7 +14,7 @@ import { ensureStateDir, resolveStateDir } from './state-dir.js';
 
 const USAGE =
   'usage: agent --controller https://HOST:PORT [--name NAME] [--state DIR] [--ca-fingerprint SHA256 | --ca FILE] [--enroll-token-file FILE]\n' +
-  '             [--root DIR] [--heartbeat SECONDS] [--log-level LEVEL]\n' +
+  '             [--root DIR] [--heartbeat SECONDS] [--drift-interval SECONDS] [--log-level LEVEL]\n' +
   '       agent --controller http://HOST:PORT --insecure [--token-file FILE] ...   (dev controller; token also from LVSCTL_TOKEN)';
 import { HealthAgent } from './health-agent.js';
 
@@ -37,6 +37,7 @@ const { values } = (() => {
         insecure: { type: 'boolean', default: false },
         'token-file': { type: 'string' },
         heartbeat: { type: 'string', default: '5' },
+        'drift-interval': { type: 'string', default: '5' },
         'log-level': { type: 'string', default: 'info' },
       },
     });
@@ -62,6 +63,8 @@ try {
   fail(`--state: cannot use ${stateDir}: ${(e as Error).message}`);
 }
 const heartbeatMs = Math.max(1, Number(values.heartbeat)) * 1000;
+const driftInterval = Number(values['drift-interval']);
+if (!(driftInterval >= 0)) fail(`--drift-interval '${values['drift-interval']}' must be a number of seconds (0 turns the watch off)`);
 const controller = values.controller!;
 
 const baseLog = createLogger({ level, name: 'agent' });
@@ -80,6 +83,7 @@ const trust = await agentTrust(
   baseLog.child({ agent: values.name ?? os.hostname() }),
 ).catch((e: Error) => (e instanceof TrustUsageError ? fail(e.message) : fail(`${e.message}`)));
 const name = trust.name;
+const withHeartbeat = <T extends { auth: object }>(o: T, ms: number): T => ({ ...o, auth: { ...o.auth, heartbeatMs: ms } });
 const log = baseLog.child({ agent: name });
 
 let socket: Socket<ServerToClientEvents, ClientToServerEvents> | undefined;
@@ -92,9 +96,11 @@ const agent = new Agent({
   log,
   heartbeatMs,
   stateDir,
+  driftIntervalMs: driftInterval * 1000,
   connect: (): Socket<ServerToClientEvents, ClientToServerEvents> =>
     (socket = io(controller, {
-      ...socketAuth(trust, PROTOCOL_VERSION),
+      // The heartbeat interval goes with the handshake: the controller counts missed heartbeats by it.
+      ...withHeartbeat(socketAuth(trust, PROTOCOL_VERSION), heartbeatMs),
       autoConnect: false,
       // socket.io-client's backoff is exponential with +-50% jitter, so a restarted controller is
       // not hit by every agent in the same instant.

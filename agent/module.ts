@@ -79,6 +79,12 @@ export interface TaskModule<A, S, C> {
    */
   describe?(args: A, observed: S, plan: Plan<C>): FieldDrift[];
   /**
+   * Its read starts a command of its own on every check (a package manager, an init script,
+   * iptables-save) rather than reading a shared kernel table: the drift watch checks it on its
+   * slow interval, not on every short one.
+   */
+  slowCheck?: boolean;
+  /**
    * How long one task of this module may take, read to apply, unless the task or the run sets
    * its own limit; DEFAULT_TASK_TIMEOUT_MS when left out (agent/task-limits.ts `moduleTimeoutMs`).
    */

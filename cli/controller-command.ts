@@ -20,16 +20,20 @@ export interface ControllerStartFlags {
   keepRuns?: string;
   keepDays?: string;
   keepScheduled?: string;
+  unresponsiveAfter?: string;
+  driftFixInterval?: string;
+  metricsTokenFile?: string;
 }
 
-/** A history bound from the command line: a positive number (whole for counts). */
-function bound(flags: ControllerStartFlags, name: 'keepRuns' | 'keepDays' | 'keepScheduled'): number | undefined {
+/** A history bound or drift setting from the command line: a positive number (whole for counts). */
+function bound(flags: ControllerStartFlags, name: 'keepRuns' | 'keepDays' | 'keepScheduled' | 'unresponsiveAfter' | 'driftFixInterval'): number | undefined {
   const text = flags[name];
   if (text === undefined) return undefined;
   const n = Number(text);
   const flag = `--${name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`;
-  if (!(n > 0) || (name !== 'keepDays' && !Number.isInteger(n))) {
-    throw new CtlError('CTL_ERR_USAGE', `must be a positive ${name === 'keepDays' ? 'number' : 'whole number'}, got '${text}'`, { field: flag });
+  const fractional = name === 'keepDays' || name === 'driftFixInterval';
+  if (!(n > 0) || (!fractional && !Number.isInteger(n))) {
+    throw new CtlError('CTL_ERR_USAGE', `must be a positive ${fractional ? 'number' : 'whole number'}, got '${text}'`, { field: flag });
   }
   return n;
 }
@@ -46,6 +50,18 @@ export function ensureToken(dataDir: string, given?: string): string {
   const token = randomBytes(24).toString('base64url');
   writeFileSync(file, token + '\n', { mode: 0o600 });
   return token;
+}
+
+/** The scrape token is read from a file, never taken on the command line where `ps` shows it. */
+function readMetricsToken(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    throw new CtlError('CTL_ERR_USAGE', `cannot read the metrics token: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file, field: '--metrics-token-file' });
+  }
+  if (text.length < 16) throw new CtlError('CTL_ERR_USAGE', 'the metrics token must be at least 16 characters', { file, field: '--metrics-token-file' });
+  return text;
 }
 
 export async function controllerStart(flags: ControllerStartFlags): Promise<number> {
@@ -66,7 +82,10 @@ export async function controllerStart(flags: ControllerStartFlags): Promise<numb
       'INSECURE: --insecure-http: plain HTTP, no certificates; agents and API share one token anyone on the network can read. A dev controller only: run ctl controller init for TLS',
     );
   }
-  const ctl = await buildController({ dataDir, ...(token ? { token } : {}), projectDir, logger, ...keep });
+  const fixInterval = bound(flags, 'driftFixInterval');
+  const drift = { unresponsiveAfter: bound(flags, 'unresponsiveAfter'), ...(fixInterval ? { fixIntervalMs: fixInterval * 1000 } : {}) };
+  const metricsToken = flags.metricsTokenFile ? readMetricsToken(flags.metricsTokenFile) : undefined;
+  const ctl = await buildController({ dataDir, ...(token ? { token } : {}), projectDir, logger, ...keep, drift, ...(metricsToken ? { metricsToken } : {}) });
   // fastify logs the listening line itself; this text keeps where the data and project are in it.
   await ctl.app.listen({ port, host, listenTextResolver: (address) => `controller listening on ${address.replace(/^http:/, token ? 'http:' : 'https:')} (${token ? 'INSECURE plain HTTP' : 'TLS, CA ' + ctl.trust!.pki.caFingerprint}; data ${dataDir}, project ${projectDir})` });
   await new Promise<void>((resolve) => {

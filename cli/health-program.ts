@@ -10,7 +10,7 @@ type Flags = EndpointFlags & { json?: boolean };
 export function defineHealth(program: Command, done: Done): void {
   program
     .command('status')
-    .description('every director: virtual services, real servers with declared and live weight, health, last check, connections')
+    .description('every agent (state, roles, drift, last run), every director (virtual services, real servers with declared and live weight, health, last check, connections), open drift findings')
     .option('--json', 'the API answer as JSON')
     .action(async (_o, cmd: Command) => done(await (await import('./status-command.js')).statusCommand(cmd.optsWithGlobals<Flags>())));
 

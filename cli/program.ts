@@ -47,6 +47,9 @@ export function buildProgram(done: Done): Command {
     .option('--keep-runs <n>', 'operator runs kept in history (default 200)')
     .option('--keep-days <d>', 'runs older than this are dropped (default 30)')
     .option('--keep-scheduled <n>', 'scheduled runs kept, apart from operator runs (default 200)')
+    .option('--unresponsive-after <n>', 'missed heartbeats after which a connected agent shows as unresponsive (default 3)')
+    .option('--drift-fix-interval <s>', 'least seconds between two corrective runs of a host (policy fix; default 60, doubling while drift recurs, up to 1 h)')
+    .option('--metrics-token-file <file>', 'a file holding a second token that may read /metrics only (for a Prometheus scrape job)')
     // Loaded only here: the controller's dependencies would slow every other command.
     .action(async (_o, cmd: Command) => done(await (await import('./controller-command.js')).controllerStart(cmd.optsWithGlobals())));
 
@@ -73,12 +76,23 @@ export function buildProgram(done: Done): Command {
     .action(async (target: string | undefined, _o, cmd: Command) => done(await (await import('./lint-command.js')).lintCommand(target, cmd.optsWithGlobals())));
 
   runControlOptions(
-    planOptions(program.command('drift').description(`the playbook in check mode with diffs; exit ${EXIT.drift} when a host drifted`).argument('[playbook]', 'default site.yml'))
+    planOptions(
+      program
+        .command('drift')
+        .description(`open drift findings of the desired state the controller holds (the agents watch it), or with a playbook that playbook in check mode with diffs; exit ${EXIT.drift} when a host drifted`)
+        .argument('[playbook]', 'check this playbook now instead of showing the held state\'s findings'),
+    )
       // Accepted as ansible-playbook users type them; drift always checks and diffs.
       .option('-C, --check', 'always on for drift')
-      .option('-D, --diff', 'always on for drift'),
-  )
-    .action(async (target: string | undefined, _o, cmd: Command) => done(await (await import('./run-command.js')).driftCommand(target, cmd.optsWithGlobals())));
+      .option('-D, --diff', 'always on for drift')
+      .option('--history', 'resolved findings instead of open ones (held state)')
+      .option('--json', 'the API answer as JSON (held state)'),
+  ).action(async (target: string | undefined, _o, cmd: Command) => {
+    const flags = cmd.optsWithGlobals();
+    if (target === undefined) return done(await (await import('./drift-command.js')).heldDrift(flags));
+    if (flags.history) cmd.error('--history shows the held state\'s findings; it takes no playbook');
+    done(await (await import('./run-command.js')).driftCommand(target, flags));
+  });
 
   const agents = program
     .command('agents')

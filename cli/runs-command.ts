@@ -10,10 +10,10 @@ type Flags = EndpointFlags & { json?: boolean };
 export async function runsList(flags: Flags): Promise<number> {
   const runs = await (await clientFor(flags)).get('/api/runs', RunListSchema);
   if (flags.json) return out(JSON.stringify(runs, null, 2)), EXIT.ok;
-  const rows = [['ID', 'STARTED', 'STATE', 'OK', 'CHANGED', 'FAILED', 'UNREACHABLE', 'TITLE']];
+  const rows = [['ID', 'STARTED', 'STATE', 'LABEL', 'OK', 'CHANGED', 'FAILED', 'UNREACHABLE', 'TITLE']];
   for (const r of runs) {
     const sum = (k: keyof Recap) => String(r.totals[k]);
-    rows.push([r.id, r.createdAt.replace('T', ' ').slice(0, 19), r.status, sum('ok'), sum('changed'), sum('failed'), sum('unreachable'), r.title + (r.check ? ' (check)' : '')]);
+    rows.push([r.id, r.createdAt.replace('T', ' ').slice(0, 19), r.status, r.label, sum('ok'), sum('changed'), sum('failed'), sum('unreachable'), r.title + (r.check ? ' (check)' : '')]);
   }
   out(runs.length ? table(rows) : 'no runs yet');
   return EXIT.ok;
@@ -23,7 +23,7 @@ export async function runsList(flags: Flags): Promise<number> {
 export async function runsShow(id: string, flags: Flags): Promise<number> {
   const run = await (await clientFor(flags)).get(`/api/runs/${encodeURIComponent(id)}`, RunDetailSchema);
   if (flags.json) return out(JSON.stringify(run, null, 2)), EXIT.ok;
-  out(banner(`RUN [${run.title}]${run.check ? ' (check mode)' : ''} id ${run.id} at ${run.createdAt}`));
+  out(banner(`RUN [${run.title}]${run.check ? ' (check mode)' : ''} id ${run.id} at ${run.createdAt}${run.label === 'corrective' ? ' (corrective)' : ''}`));
   for (const [host, h] of Object.entries(run.hosts)) {
     for (const r of h.results) out(taskLine(host, r, run.diff) + (r.recovered ? ' (recovered from the agent\'s journal)' : ''));
     if (h.status === 'unreachable') out(unreachableLine(host, h.error ?? 'unreachable'));

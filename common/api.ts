@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Diff, Health, HostFacts, RenderedTask, TaskResult } from './protocol.js';
+import { AgentStateSchema, RunLabelSchema } from './view.js';
 
 /**
  * The controller's HTTP API, defined once: a zod schema for every request part and response of
@@ -170,6 +171,8 @@ export const RunOriginSchema = z.enum(['operator', 'schedule']);
  * agents' journals, marked `recovered`); `cancelled`: `ctl runs cancel`, or `--wait-timeout`.
  */
 export const RunStatusSchema = z.enum(['running', 'done', 'interrupted', 'cancelled']);
+/** `intentional`: an operator (or a schedule) asked for it; `corrective`: the drift policy `fix` started it. */
+export { RunLabelSchema };
 
 /** Why a run stopped short: the coded error `ctl` exits with for it. */
 export const RunStoppedSchema = z.object({ code: z.enum(['CTL_ERR_RUN_CANCELLED', 'CTL_ERR_WAIT_TIMEOUT', 'CTL_ERR_CONTROLLER_LOST']), message: z.string() });
@@ -181,6 +184,8 @@ const runMeta = {
   kind: RunKindSchema,
   origin: RunOriginSchema,
   status: RunStatusSchema,
+  /** Absent from runs recorded before labels existed: they were all intentional. */
+  label: RunLabelSchema.default('intentional'),
   stopped: RunStoppedSchema.optional(),
   check: z.boolean(),
   createdAt: isoTime,
@@ -243,6 +248,50 @@ export const RunStreamEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('recap'), recap: RecapByHostSchema }),
 ]);
 export type RunStreamEvent = z.infer<typeof RunStreamEventSchema>;
+/** A line as the controller writes it (fields with a default may be left out). */
+export type RunStreamLine = z.input<typeof RunStreamEventSchema>;
+
+// ---- GET /api/findings, GET /api/findings/history: drift findings ----
+
+/** A drift finding on a host with its times (controller/findings.ts keeps them). */
+export const HostFindingSchema = z.object({
+  host: z.string(),
+  role: z.string().optional(),
+  task: z.string(),
+  module: z.string(),
+  /** What differs; names the object, never its value. */
+  field: z.string(),
+  /** What the host has (null: absent). */
+  before: z.string().nullable(),
+  /** What the task wants (null: absent). */
+  after: z.string().nullable(),
+  text: z.string(),
+  firstSeen: isoTime,
+  lastSeen: isoTime,
+  resolvedAt: isoTime.optional(),
+});
+export type HostFindingView = z.infer<typeof HostFindingSchema>;
+
+export const FindingsQuerySchema = z.object({
+  /** One host (an agent name). */
+  host: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be an agent name (letters, digits, _ . -)').optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).optional(),
+});
+
+/** Per host with a held desired state: whether its watch can be trusted to be current. */
+export const WatchedHostSchema = z.object({
+  host: z.string(),
+  state: AgentStateSchema,
+  /** Revision of the held desired state; its slots. */
+  revision: count,
+  slots: z.array(z.string()),
+  /** When its agent last reported a check of this revision (null: not since the controller started). */
+  reportedAt: isoTime.nullable(),
+});
+
+export const OpenFindingsSchema = z.object({ findings: z.array(HostFindingSchema), hosts: z.array(WatchedHostSchema) });
+export type OpenFindings = z.infer<typeof OpenFindingsSchema>;
+export const FindingHistorySchema = z.array(HostFindingSchema);
 
 // ---- The trust routes: enrollment, certificates, API tokens, login ----
 

@@ -34,6 +34,7 @@ export const ERRORS = {
   CTL_ERR_ENROLLMENT_NOT_FOUND: { exit: 1, status: 404, message: 'no enrollment request for that host' },
   CTL_ERR_CERT_NOT_FOUND: { exit: 1, status: 404, message: 'no certificate issued to that host' },
   CTL_ERR_TOKEN_NOT_FOUND: { exit: 1, status: 404, message: 'no token of that name' },
+  CTL_ERR_DRIFT_POLICY: { exit: 4, status: 400, message: 'drift policy is invalid' },
   CTL_ERR_API_RESPONSE: { exit: 1, status: 502, message: 'controller answer does not match the API schema' },
   CTL_ERR_ROUTE_NOT_FOUND: { exit: 1, status: 404, message: 'no such API route' },
   CTL_ERR_CONTROLLER_CERT: { exit: 1, status: 502, message: 'controller certificate cannot be verified' },

@@ -1,9 +1,13 @@
+import type { DesiredState, DriftReport } from './desired-state.js';
 import type { HealthReply, HealthTransitionWire } from './health-api.js';
 
 /**
  * The controller <-> agent protocol: one typed file used by both sides (socket.io's typed
  * events). Bump PROTOCOL_VERSION on any incompatible change; the hub refuses other versions.
  */
+
+export type { DesiredState, DriftReport };
+
 export const PROTOCOL_VERSION = 1;
 
 export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped';
@@ -149,10 +153,14 @@ export interface AgentAuth {
   /** A claim: over TLS the certificate's host is the agent's name, and a different claim is refused. */
   name: string;
   protocol: number;
+  /** How often the agent sends heartbeats; the controller counts missed ones (default 5000). */
+  heartbeatMs?: number;
 }
 
 export interface ServerToClientEvents {
   'run:start': (job: RunJob) => void;
+  /** The host's held desired state (after each applying run, and at every connect). */
+  'desired:set': (state: DesiredState) => void;
   'run:cancel': (cancel: JobCancel) => void;
   /** The agent's journal of the run's jobs (after a controller restart, to complete its record). */
   'job:journal': (query: JournalQuery, ack: (jobs: JobRecord[]) => void) => void;
@@ -167,6 +175,8 @@ export interface ClientToServerEvents {
   heartbeat: (health: Health) => void;
   'task:result': (runId: string, result: TaskResult) => void;
   'run:end': (end: RunEnd) => void;
+  /** The drift watch's findings, whenever a check differs from the one before, and at every connect. */
+  'drift:findings': (report: DriftReport) => void;
   /** A director's health checker saw or made a change (docs/HEALTH.md, Transitions). */
   'health:transition': (t: HealthTransitionWire) => void;
 }

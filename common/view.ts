@@ -31,6 +31,7 @@ export const ViewRunSchema = z
     finishedAt: z.string().nullable(),
   })
   .strict();
+export type ViewRun = z.infer<typeof ViewRunSchema>;
 
 export const ViewAgentSchema = z
   .object({

@@ -65,7 +65,7 @@ function peerCertOf(socket: Socket): Uint8Array | undefined {
  * certificate serial and host; never a token) and reaches the agent with its reason and
  * whether it is definitive.
  */
-export function agentAuthMiddleware(authenticate: AgentAuthenticator, log: Logger) {
+export function agentAuthMiddleware(authenticate: AgentAuthenticator, log: Logger, refused?: (r: { peer: string; agent?: string; reason: string }) => void) {
   return (socket: Socket, next: (err?: Error) => void): void => {
     const auth = (socket.handshake.auth ?? {}) as Partial<AgentAuth>;
     const peer = socket.handshake.address.replace(/^::ffff:/, '');
@@ -78,6 +78,7 @@ export function agentAuthMiddleware(authenticate: AgentAuthenticator, log: Logge
       );
       const err = new Error(r.reason) as Error & { data?: AgentRefusalData };
       err.data = { refusal: r.refusal, definitive: r.definitive };
+      refused?.({ peer, ...(claimed !== undefined ? { agent: claimed } : {}), reason: r.reason });
       next(err);
     };
     authenticate({ auth, peerCert: peerCertOf(socket) }).then(

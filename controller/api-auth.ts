@@ -5,6 +5,7 @@ import type { Logger } from '../common/log.js';
 import { SESSION_COOKIE, Sessions } from './auth/sessions.js';
 import { tokensEqual } from './agent-auth.js';
 import type { ApiAuth, Trust } from './trust.js';
+import { VIEW_PUBLIC_PATHS } from './view/routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -15,10 +16,10 @@ declare module 'fastify' {
 
 /**
  * Routes open without an API token: health for monitors, enrollment and renewal (agents prove
- * themselves with a one-time token or their certificate), login, and the page, which shows a
- * login form to a browser without a session.
+ * themselves with a one-time token or their certificate), login, and the live view's page and
+ * assets, which hold no data (it comes from /api/view and the `/view` socket, behind the session).
  */
-const OPEN = new Set(['/api/health', '/api/enroll', '/api/agent/renew', '/login', '/logout', '/']);
+const OPEN = new Set(['/api/health', '/api/enroll', '/api/agent/renew', '/login', '/logout', ...VIEW_PUBLIC_PATHS]);
 
 export function trustApiAuth(trust: Trust, dataDir: string): ApiAuth {
   return {
@@ -52,7 +53,7 @@ export function devTokenAuth(token: string, dataDir: string): ApiAuth {
  * never become the habit that leaks tokens into logs and browser histories. A refusal is logged
  * with its reason (missing, malformed, unknown), never the header.
  */
-export async function useApiAuth(app: FastifyInstance, auth: ApiAuth, log: Logger): Promise<void> {
+export async function useApiAuth(app: FastifyInstance, auth: ApiAuth, log: Logger, metricsToken?: string): Promise<void> {
   await app.register(cookie);
   app.decorateRequest('apiSubject', undefined);
   app.addHook('onRequest', async (req) => {
@@ -63,6 +64,8 @@ export async function useApiAuth(app: FastifyInstance, auth: ApiAuth, log: Logge
       if (session) req.apiSubject = session.subject;
     }
     if (req.apiSubject || OPEN.has(req.routeOptions.url ?? '')) return;
+    // A Prometheus scrape job's token reads /metrics and nothing else.
+    if (metricsToken && req.routeOptions.url === '/metrics' && tokensEqual(req.headers.authorization ?? '', `Bearer ${metricsToken}`)) return;
     const reason = bearer.ok ? 'session' : bearer.reason === 'missing' && req.cookies[SESSION_COOKIE] ? 'session expired or unknown' : bearer.reason;
     log.warn({ peer: req.ip, route: routeOf(req), reason }, 'API request refused');
     throw new CtlError('CTL_ERR_UNAUTHORIZED', 'missing or wrong token (Authorization: Bearer TOKEN)');

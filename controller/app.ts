@@ -7,7 +7,8 @@ import { RunRecovery } from './run-recovery.js';
 import { Store, type StoreLog } from './store.js';
 import { agentRoutes } from './routes/agents.js';
 import { runRoutes } from './routes/runs.js';
-import { healthView } from './routes/health-view.js';
+import { viewPage } from './view/routes.js';
+import { wireDrift, type DriftOptions, type DriftParts } from './drift-wiring.js';
 import { adminRoutes } from './routes/admin.js';
 import { healthRoutes } from './routes/health.js';
 import { HealthHub } from './health-hub.js';
@@ -52,6 +53,10 @@ export interface ControllerOptions {
   storeRetryMs?: number;
   /** Where store write errors are logged (default: stderr). */
   log?: StoreLog;
+  /** Drift, the live view, metrics: unresponsive agents, the fix policy's rate limit. */
+  drift?: DriftOptions;
+  /** A token that may read /metrics only (a Prometheus scrape job's). */
+  metricsToken?: string;
 }
 
 export interface Controller {
@@ -64,6 +69,8 @@ export interface Controller {
   trust: Trust | undefined;
   recovery: RunRecovery;
   health: HealthHub;
+  /** Findings, held desired states, events, metrics, the live view (drift-wiring.ts). */
+  drift: DriftParts;
   close(): Promise<void>;
 }
 
@@ -94,7 +101,7 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
   const health = new HealthHub(hub, healthRecords, (h) => store.agent(h)?.facts, log.child({ component: 'health' }));
 
   const apiAuth = trust ? trustApiAuth(trust, opts.dataDir) : devTokenAuth(opts.token!, opts.dataDir);
-  await useApiAuth(app, apiAuth, trustLog);
+  await useApiAuth(app, apiAuth, trustLog, opts.metricsToken);
   // Fastify's own 404 echoes the URL, query string and all: name the route without it.
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: new CtlError('CTL_ERR_ROUTE_NOT_FOUND', `no route ${routeOf(req)}`).toJSON() }));
 
@@ -115,15 +122,16 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
   const scheduler = new Scheduler(runs, planEnv, log.child({ component: 'schedules' }));
   scheduler.start(schedules);
 
-  adminRoutes(app, { store, hub });
+  const drift = wireDrift(app, { store, hub, runs, health, sessions: apiAuth.sessions, log, options: { ...opts.drift, revoked: (h) => !!trust?.pki.hostState(h)?.revoked } });
+  adminRoutes(app, { store, hub, forgotten: (name) => drift.forget(name) });
   const api = app.withTypeProvider<ZodTypeProvider>();
   api.get('/api/schedules', { schema: { response: { 200: ScheduleListSchema } } }, async () => scheduler.list());
   agentRoutes(app, hub);
   runRoutes(app, { store, runs, planEnv });
-  healthView(app, hub);
+  viewPage(app);
   loginRoutes(app, apiAuth, trustLog);
   trustAdminRoutes(app, { trust, auth: apiAuth, hub, log: trustLog });
-  if (trust) enrollRoutes(app, { trust, log: trustLog });
+  if (trust) enrollRoutes(app, { trust, log: trustLog, events: drift.events });
   healthRoutes(app, { health, records: healthRecords });
 
   return {
@@ -135,7 +143,9 @@ export async function buildController(opts: ControllerOptions): Promise<Controll
     trust,
     recovery,
     health,
+    drift,
     async close() {
+      drift.close();
       recovery.close();
       await scheduler.stop();
       // Runs going now are recovered at the next start, as after a crash: not ended as unreachable.

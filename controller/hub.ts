@@ -27,10 +27,14 @@ export interface JobHandlers {
   onLost(reason: string): void;
 }
 
+/** The heartbeat interval an agent that does not say its own is assumed to have. */
+export const DEFAULT_HEARTBEAT_MS = 5000;
+
 interface Conn {
   socket: AgentSocket;
   connectedAt: number;
   heartbeatAt: number;
+  heartbeatMs: number;
   health?: Health;
   jobs: Map<string, JobHandlers>;
 }
@@ -53,6 +57,7 @@ export class AgentHub {
   private readonly cancels = new Map<string, { cancel: JobCancel; until: number }[]>();
   private readonly connectListeners: ((name: string) => void)[] = [];
   private readonly agentHooks: ((name: string, socket: AgentSocket) => void)[] = [];
+  private readonly refusalHooks: ((r: { peer: string; agent?: string; reason: string }) => void)[] = [];
 
   constructor(
     server: HttpServer | HttpsServer,
@@ -63,9 +68,10 @@ export class AgentHub {
   ) {
     // A generous ping timeout: an agent busy on an emulated or loaded host answers late, and a
     // dead agent's socket closes at once anyway.
-    this.io = new Server(server, { serveClient: false, pingInterval: 15_000, pingTimeout: 30_000 });
+    // serveClient: the live view loads /socket.io/socket.io.js from here.
+    this.io = new Server(server, { serveClient: true, pingInterval: 15_000, pingTimeout: 30_000 });
     // Who the agent is (its certificate, or the dev token) is decided here, before any event.
-    this.io.use(agentAuthMiddleware(authenticate, log));
+    this.io.use(agentAuthMiddleware(authenticate, log, (r) => this.refusalHooks.forEach((h) => h(r))));
     this.io.on('connection', (socket) => this.accept(socket));
   }
 
@@ -73,7 +79,9 @@ export class AgentHub {
     const name = (socket.data as { host: string }).host;
     const old = this.conns.get(name);
     if (old) old.socket.disconnect(true);
-    const conn: Conn = { socket, connectedAt: this.clock(), heartbeatAt: this.clock(), jobs: new Map() };
+    const said = (socket.handshake.auth as { heartbeatMs?: unknown }).heartbeatMs;
+    const heartbeatMs = typeof said === 'number' && said >= 100 && said <= 3_600_000 ? said : DEFAULT_HEARTBEAT_MS;
+    const conn: Conn = { socket, connectedAt: this.clock(), heartbeatAt: this.clock(), heartbeatMs, jobs: new Map() };
     this.conns.set(name, conn);
     this.lastHeartbeat.set(name, conn.heartbeatAt);
     const address = peerOf(socket);
@@ -144,6 +152,18 @@ export class AgentHub {
   /** Called for every accepted agent connection, after the hub's own handlers (controller/health-hub.ts). */
   onAgent(hook: (name: string, socket: AgentSocket) => void): void {
     this.agentHooks.push(hook);
+  }
+
+  /** Called for every agent refused at the handshake (the live view's events). */
+  onRefused(hook: (r: { peer: string; agent?: string; reason: string }) => void): void {
+    this.refusalHooks.push(hook);
+  }
+
+  /** Whether an agent is connected, when it last sent a heartbeat, and how often it says it sends them. */
+  liveness(name: string): { connected: boolean; heartbeatAt?: number; heartbeatMs: number } {
+    const conn = this.conns.get(name);
+    const at = this.lastHeartbeat.get(name);
+    return { connected: !!conn, ...(at !== undefined ? { heartbeatAt: at } : {}), heartbeatMs: conn?.heartbeatMs ?? DEFAULT_HEARTBEAT_MS };
   }
 
   /** The live connection of a host. */

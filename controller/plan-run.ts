@@ -12,6 +12,7 @@ import type { RunSpec } from './run-manager.js';
 import type { LedgerEntry } from './store.js';
 import { renderString, type Vars } from './template.js';
 import { parseYaml } from './yaml-file.js';
+import { driftPolicyOf, type PlannedSlot } from './drift-policy-var.js';
 
 
 /** What a run is asked for is defined by the API (common/api.ts). */
@@ -96,6 +97,8 @@ export async function planRun(req: RunRequest, env: PlanEnv): Promise<PlannedRun
   const declared: Record<string, Record<string, LedgerEntry[]>> = {};
   /** host -> slot -> where that slot's first task sits (play index, position). */
   const firstAt: Record<string, Record<string, [number, number]>> = {};
+  /** host -> what each slot declares, in order: the host's desired state once this run applied cleanly. */
+  const desired: Record<string, PlannedSlot[]> = {};
 
   for (const play of plays) {
     const hosts = selectHosts(inventory, play.hosts).filter((h) => !limit || limit.has(h));
@@ -126,6 +129,12 @@ export async function planRun(req: RunRequest, env: PlanEnv): Promise<PlannedRun
           for (const p of planned) if (p.owned) mine.push({ id: p.owned.id, module: p.task.module, retire: p.owned.retire });
         }
         rendered[host].push(...planned.map((p) => p.task));
+        const key = role.slot ?? role.name;
+        const policy = driftPolicyOf(vars, varOrigin(req, play, inventory, hostvars[host]!, host));
+        const held = (desired[host] ??= []).find((x) => x.slot === key);
+        if (held) held.tasks.push(...planned.map((p) => p.task));
+        else desired[host].push({ slot: key, roles: [role.name], policy, tasks: planned.map((p) => p.task) });
+        if (held && !held.roles.includes(role.name)) held.roles.push(role.name);
       }
     }
     if (hosts.length) spec.plays.push({ name: play.name, hosts: rendered, ...(Object.keys(overrides).length ? { factsOverride: overrides } : {}) });
@@ -145,6 +154,7 @@ export async function planRun(req: RunRequest, env: PlanEnv): Promise<PlannedRun
     }
   }
   spec.ledger = declared;
+  spec.desired = desired;
   if (!spec.plays.length) throw new CtlError('CTL_ERR_PATTERN', 'no play matched any host', { field: 'hosts' });
   return { spec, inventory, vars: used, tasks, roles: applied };
 }

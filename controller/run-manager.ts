@@ -6,7 +6,8 @@ import { HostLocks } from './host-locks.js';
 import type { AgentHub } from './hub.js';
 import { RunControl, refuseBusy, stoppedBy, unsentResults, type Acquired } from './run-control.js';
 import { sendJob, type JobSender } from './run-job.js';
-import { recap, type Recap, type RunOrigin, type RunStopped } from './run-record.js';
+import type { PlannedSlot } from './drift-policy-var.js';
+import { recap, type Recap, type RunLabel, type RunOrigin, type RunStopped } from './run-record.js';
 import type { HostRun, LedgerEntry, RunRecord, Store } from './store.js';
 
 export { recap, type Recap };
@@ -44,6 +45,17 @@ export interface RunSpec {
   waitTimeoutMs?: number;
   /** false: refused at once when a host is busy with another run (`--no-wait`). */
   wait?: boolean;
+  /** host -> each role slot's tasks: the host's desired state once this run applied them cleanly. */
+  desired?: Record<string, PlannedSlot[]>;
+  /** `corrective` when the drift policy started it (default intentional). */
+  label?: RunLabel;
+}
+
+/** Follows runs as they go (drift, metrics, the live view); a watcher that throws is logged and ignored. */
+export interface RunWatcher {
+  started?(run: RunRecord, spec: RunSpec): void;
+  result?(run: RunRecord, host: string, result: TaskResult): void;
+  ended?(run: RunRecord, spec: RunSpec): void;
 }
 
 /**
@@ -61,6 +73,7 @@ export class RunManager {
   /** Set when the controller stops: runs going are left `running` for the next start to recover. */
   private detached = false;
   private readonly jobs: JobSender;
+  private readonly watchers = new Set<RunWatcher>();
 
   /**
    * @param jobTimeoutMs how long a host may take for one play's task list before it is given up
@@ -75,6 +88,27 @@ export class RunManager {
     this.jobs = { store, hub, log, jobTimeoutMs, timers: new Set(), detached: () => this.detached };
   }
 
+  /** Follows every run from now on; returns the function that stops it. */
+  watch(w: RunWatcher): () => void {
+    this.watchers.add(w);
+    return () => this.watchers.delete(w);
+  }
+
+  /** A run holds or waits for this host's lock. */
+  busy(host: string): boolean {
+    return this.locks.busy([host]).length > 0;
+  }
+
+  private tell<K extends keyof RunWatcher>(what: K, ...args: Parameters<NonNullable<RunWatcher[K]>>): void {
+    for (const w of this.watchers) {
+      try {
+        (w[what] as ((...a: typeof args) => void) | undefined)?.(...args);
+      } catch (e) {
+        this.log.error({ err: e, watcher: what }, 'run watcher failed');
+      }
+    }
+  }
+
   start(spec: RunSpec): RunRecord {
     this.store.assertWritable();
     if (spec.wait === false) refuseBusy(this.locks.busy([...new Set(spec.plays.flatMap((p) => Object.keys(p.hosts)))]));
@@ -87,6 +121,7 @@ export class RunManager {
       diff: spec.diff,
       createdAt: new Date().toISOString(),
       status: 'running',
+      label: spec.label ?? 'intentional',
       hosts: {},
     };
     const tasks: Record<string, RenderedTask[]> = {};
@@ -104,7 +139,8 @@ export class RunManager {
     this.controls.set(run.id, control);
     const locks = Object.keys(run.hosts).map((h) => ({ host: h, ...this.locks.take(h, run.id) }));
     const waits = locks.flatMap((l) => (l.ahead ? [{ host: l.host, run: l.ahead }] : []));
-    this.log.info({ run: run.id, title: run.title, hosts: Object.keys(run.hosts), check: run.check, ...(waits.length ? { waitingFor: waits } : {}) }, 'run started');
+    this.log.info({ run: run.id, title: run.title, hosts: Object.keys(run.hosts), check: run.check, label: run.label, ...(waits.length ? { waitingFor: waits } : {}) }, 'run started');
+    this.tell('started', run, spec);
     if (waits.length) this.waits.set(run.id, waits);
     void (async () => {
       let got: Acquired | undefined;
@@ -121,7 +157,10 @@ export class RunManager {
               const base = offset[host] ?? 0;
               offset[host] = base + tasks.length;
               if (h.status === 'unreachable' || h.results.some((r) => r.status === 'failed')) return undefined;
-              return sendJob(this.jobs, { run, host, tasks, base, spec, control, override: play.factsOverride?.[host] }, (e) => em.emit('event', e));
+              return sendJob(this.jobs, { run, host, tasks, base, spec, control, override: play.factsOverride?.[host] }, (e) => {
+                if (e.type === 'result') this.tell('result', run, e.host, e.result);
+                em.emit('event', e);
+              });
             }),
           );
         }
@@ -141,6 +180,7 @@ export class RunManager {
         this.waits.delete(run.id);
         this.store.endRun(run, run.stopped ? 'cancelled' : 'done');
         this.logEnd(run);
+        this.tell('ended', run, spec);
         em.emit('event', { type: 'end', run } satisfies RunEvent);
         this.emitters.delete(run.id);
       }

@@ -20,6 +20,9 @@ export interface RunStopped {
 /** Who asked for the run: history keeps scheduled runs apart so they cannot push operator runs out. */
 export type RunOrigin = 'operator' | 'schedule';
 
+/** Puppet's words: a run someone asked for, or one the drift policy started to repair drift. */
+export type RunLabel = 'intentional' | 'corrective';
+
 export type { Recap };
 
 /** A task's result as a run records it; `recovered` when it was learnt after the fact from the agent. */
@@ -45,6 +48,8 @@ export interface RunMeta {
   createdAt: string;
   finishedAt?: string;
   status: RunStatus;
+  /** Absent in runs recorded before labels existed: those were all intentional. */
+  label?: RunLabel;
   stopped?: RunStopped;
 }
 
@@ -61,6 +66,15 @@ export interface RunIndexEntry extends RunMeta {
   hosts: number;
   /** Task counts over all hosts; `unreachable` counts hosts. */
   totals: Recap;
+}
+
+export function runLabel(r: Pick<RunMeta, 'label'>): RunLabel {
+  return r.label ?? 'intentional';
+}
+
+/** A host's part of a run went through: every task reported and none failed. */
+export function hostClean(h: Pick<HostRun, 'status' | 'error' | 'results' | 'tasks'>): boolean {
+  return h.status === 'done' && !h.error && h.results.length === h.tasks && h.results.every((r) => r.status !== 'failed');
 }
 
 export function hostRecap(h: Pick<HostRun, 'status' | 'results'>): Recap {

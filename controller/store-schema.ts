@@ -2,6 +2,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { CtlError } from '../common/errors.js';
 import type { HostFacts, RenderedTask, TaskResult } from '../common/protocol.js';
+import { DesiredStateSchema, type DesiredState } from '../common/desired-state.js';
+import { ViewRunSchema, type ViewRun } from '../common/view.js';
+import { LedgerStateSchema, type LedgerState } from './findings.js';
 import type { HealthEvent } from '../common/health-api.js';
 import { startLine, type JournalLine } from './run-journal.js';
 import { summarize, type HostRunStatus, type RunIndexEntry, type RunRecord } from './run-record.js';
@@ -30,6 +33,12 @@ export interface StoreData {
   runs: RunIndexEntry[];
   /** host -> role slot -> what that slot's roles own there after the last applied run. */
   ledger: Record<string, Record<string, LedgerEntry[]>>;
+  /** host -> its held desired state (the drift watch checks it); see controller/desired-state.ts. */
+  desired?: Record<string, DesiredState>;
+  /** The drift findings ledger (controller/findings.ts): open findings and resolved history. */
+  findings?: LedgerState;
+  /** host -> the last run it took part in, as the health view shows it. */
+  lastRuns?: Record<string, ViewRun>;
   /** Real-server health (controller/health-records.ts): drained hosts and the directors' transitions. */
   health?: HealthData;
 }
@@ -56,6 +65,7 @@ const runMeta = {
   createdAt: z.iso.datetime(),
   finishedAt: z.iso.datetime().optional(),
   status: z.enum(['running', 'done', 'interrupted', 'cancelled']),
+  label: z.enum(['intentional', 'corrective']).optional(),
   stopped: z.object({ code: z.enum(['CTL_ERR_RUN_CANCELLED', 'CTL_ERR_WAIT_TIMEOUT', 'CTL_ERR_CONTROLLER_LOST']), message: z.string() }).optional(),
 };
 
@@ -67,6 +77,9 @@ const schemaV2 = z.looseObject({
     z.looseObject({ ...runMeta, hosts: count, totals: z.object({ ok: count, changed: count, failed: count, skipped: count, unreachable: count }) }),
   ),
   ledger: z.record(z.string(), z.record(z.string(), z.array(z.looseObject({ id: z.string(), module: z.string(), retire: z.record(z.string(), z.unknown()) })))),
+  desired: z.record(z.string(), DesiredStateSchema).optional(),
+  findings: LedgerStateSchema.optional(),
+  lastRuns: z.record(z.string(), ViewRunSchema).optional(),
   health: z
     .looseObject({
       drained: z.record(z.string(), z.looseObject({ addresses: z.array(z.string()), at: z.string() })),

@@ -119,4 +119,5 @@ export default defineModule<Args, Observed, Change>({
   },
   // Stopping RHEL 6's iptables service unloads netfilter modules; listing a table loads them.
   touches: ['iptables', 'modules'],
+  slowCheck: true,
 });

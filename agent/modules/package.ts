@@ -69,6 +69,7 @@ export default defineModule<Args, Observed, Change>({
   },
   // Debian starts a package's services on install, and scriptlets may load modules.
   touches: ALL_TABLES,
+  slowCheck: true,
   // Installs fetch from mirrors: slow is normal here.
   timeoutMs: 900_000,
   async apply(args, changes, ctx) {

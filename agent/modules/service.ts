@@ -93,5 +93,6 @@ export default defineModule<Args, ServiceObserved, ServiceChange>({
   plan: (args, cur) => planService(args, cur),
   // Init scripts restore kernel state: ipvsadm its rules, iptables its tables, network its addresses.
   touches: ALL_TABLES,
+  slowCheck: true,
   apply: (_args, changes, ctx) => applyService(changes, ctx),
 });

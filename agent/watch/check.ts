@@ -20,7 +20,9 @@ export async function checkFindings(tasks: RenderedTask[], modules: ReadonlyMap<
       continue;
     }
     try {
-      const { plan, observed } = await runOne(p.module!, p.args, checkCtx, { check: true, diff: false });
+      // The task's identity, as a run gives it: the health checker knows its declarations by it.
+      const task = { name: p.task.name, ...(p.task.role ? { role: p.task.role } : {}) };
+      const { plan, observed } = await runOne(p.module!, p.args, { ...checkCtx, task }, { check: true, diff: false });
       out.push(...findingsOf(ref, p.module, p.args, observed, plan));
     } catch (e) {
       out.push(failureFinding(ref, (e as Error).message));

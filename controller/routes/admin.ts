@@ -8,6 +8,8 @@ import type { Store } from '../store.js';
 export interface AdminRoutesOptions {
   store: Store;
   hub: AgentHub;
+  /** Told after an agent was forgotten (its held state and findings go too). */
+  forgotten?: (name: string) => void;
 }
 
 /**
@@ -16,7 +18,7 @@ export interface AdminRoutesOptions {
  * cannot be written (new runs are refused then). The error names the file and errno, no paths.
  * `DELETE /api/agents/:name` forgets an agent that is not connected: its record and slot ledger.
  */
-export function adminRoutes(fastify: FastifyInstance, { store, hub }: AdminRoutesOptions): void {
+export function adminRoutes(fastify: FastifyInstance, { store, hub, forgotten }: AdminRoutesOptions): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   app.get('/api/health', { schema: { response: { 200: HealthResponseSchema, 503: HealthResponseSchema } } }, async (_req, reply) => {
     const health = store.health();
@@ -29,6 +31,7 @@ export function adminRoutes(fastify: FastifyInstance, { store, hub }: AdminRoute
     if (hub.isOnline(name)) throw new CtlError('CTL_ERR_AGENT_CONNECTED', `agent '${name}' is connected; stop it first, then forget it`, { field: 'name' });
     const gone = store.forgetAgent(name);
     if (!gone.agent && !gone.ledgerSlots) throw new CtlError('CTL_ERR_AGENT_NOT_FOUND', `no agent '${name}'`, { field: 'name' });
+    forgotten?.(name);
     return { forgotten: name, ledgerSlots: gone.ledgerSlots };
   });
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TLSSocket } from 'node:tls';
 import { EnrollRequestSchema, EnrollResponseSchema, RenewResponseSchema, TrustRefusalSchema } from '../../common/api.js';
 import type { Logger } from '../../common/log.js';
+import type { ControllerEvents } from '../events.js';
 import type { IssuedCert } from '../pki/pki.js';
 import type { Trust } from '../trust.js';
 import type { ZodTypeProvider } from '../zod-schemas.js';
@@ -9,6 +10,8 @@ import type { ZodTypeProvider } from '../zod-schemas.js';
 export interface EnrollRoutesOptions {
   trust: Trust;
   log: Logger;
+  /** The live view's recent events: enrollments and refusals. */
+  events?: Pick<ControllerEvents, 'push'>;
 }
 
 function refusal(refusal: string, message: string, definitive: boolean) {
@@ -26,7 +29,7 @@ function issued(c: IssuedCert, ca: string) {
  * client certificate the TLS connection presented. Every refusal is a warn line with its
  * reason, the peer, the host and the token id (never the token).
  */
-export function enrollRoutes(fastify: FastifyInstance, { trust, log }: EnrollRoutesOptions): void {
+export function enrollRoutes(fastify: FastifyInstance, { trust, log, events }: EnrollRoutesOptions): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   app.post('/api/enroll', { schema: { body: EnrollRequestSchema, response: { 200: EnrollResponseSchema, 202: EnrollResponseSchema, 403: TrustRefusalSchema } } }, async (req, reply) => {
     const { host, csr, token } = req.body;
@@ -34,14 +37,17 @@ export function enrollRoutes(fastify: FastifyInstance, { trust, log }: EnrollRou
     const r = await trust.enrollment.request({ host, csr, peer, ...(token !== undefined ? { token } : {}) });
     if (r.kind === 'issued') {
       log.info({ host, peer, serial: r.cert.serial, notAfter: r.cert.notAfter, with: token !== undefined ? 'token' : 'accepted request' }, 'agent enrolled');
+      events?.push({ kind: 'enrollment', host, level: 'info', text: `${host} enrolled (${token !== undefined ? 'with a token' : 'request accepted'}) from ${peer}` });
       return { status: 'issued' as const, ...issued(r.cert, r.caPem) };
     }
     if (r.kind === 'pending') {
       log.info({ host, peer, key: r.key }, 'enrollment request pending (ctl agents accept HOST)');
+      events?.push({ kind: 'enrollment', host, level: 'warn', text: `${host} asks to enroll from ${peer}: pending (ctl agents accept ${host})` });
       reply.code(202);
       return { status: 'pending' as const, host, key: r.key };
     }
     log.warn({ host, peer, refusal: r.refusal, reason: r.reason, definitive: r.definitive, ...(r.tokenId ? { tokenId: r.tokenId } : {}) }, 'enrollment refused');
+    events?.push({ kind: 'refusal', host, level: 'error', text: `enrollment of ${host} from ${peer} refused: ${r.reason}` });
     reply.code(403);
     return refusal(r.refusal, r.reason, r.definitive);
   });

@@ -9,13 +9,14 @@ import {
   RunListSchema,
   RunRequestSchema,
   RunStartedSchema,
-  type RunStreamEvent,
+  type RunStreamLine,
 } from '../../common/api.js';
 import { CtlError } from '../../common/errors.js';
 import { planRun, type PlanEnv } from '../plan-run.js';
 import { recap, type RunEvent, type RunManager } from '../run-manager.js';
 import { assertClusterWorks, lintCluster } from '../lint.js';
 import type { Store } from '../store.js';
+import { runLabel } from '../run-record.js';
 import type { ZodTypeProvider } from '../zod-schemas.js';
 
 export interface RunRoutesOptions {
@@ -27,7 +28,7 @@ export interface RunRoutesOptions {
 export function runRoutes(fastify: FastifyInstance, { store, runs, planEnv }: RunRoutesOptions): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   app.get('/api/runs', { schema: { response: { 200: RunListSchema } } }, async () =>
-    store.runs().map((r) => ({ id: r.id, title: r.title, kind: r.kind, origin: r.origin, status: r.status, check: r.check, createdAt: r.createdAt, finishedAt: r.finishedAt ?? null, hosts: r.hosts, totals: r.totals })),
+    store.runs().map((r) => ({ id: r.id, title: r.title, kind: r.kind, origin: r.origin, status: r.status, label: runLabel(r), check: r.check, createdAt: r.createdAt, finishedAt: r.finishedAt ?? null, hosts: r.hosts, totals: r.totals })),
   );
 
   app.get('/api/runs/:id', { schema: { params: RunIdParamsSchema, response: { 200: RunDetailSchema } } }, async (req) => {
@@ -68,7 +69,7 @@ export function runRoutes(fastify: FastifyInstance, { store, runs, planEnv }: Ru
     const run = await store.run(req.params.id);
     if (!run) throw new CtlError('CTL_ERR_RUN_NOT_FOUND', `no run '${req.params.id}'`, { field: 'id' });
     const stream = new Readable({ read() {} });
-    const send = (e: RunStreamEvent) => stream.push(JSON.stringify(e) + '\n');
+    const send = (e: RunStreamLine) => stream.push(JSON.stringify(e) + '\n');
     // Ends the stream with whatever was not sent yet, then the run and its recap.
     const finish = () => {
       replay();

@@ -14,6 +14,8 @@ export interface NsClusterOptions {
   project: string;
   /** Extra environment for the agents (a PATH with more binaries on it). */
   agentEnv?: NodeJS.ProcessEnv;
+  /** Extra agent options (`--drift-interval 0`). */
+  agentArgs?: string[];
 }
 
 /**
@@ -77,7 +79,7 @@ export class NsCluster {
     for (const host of hosts) {
       await fs.mkdir(this.root(host), { recursive: true });
       await seed(this.root(host), host);
-      this.procs.start(host, 'ip', ['netns', 'exec', this.net.ns(this.short(host)), process.execPath, AGENT, '--controller', 'https://172.25.7.1:7480', '--name', host, '--root', this.root(host), '--state', this.state(host), '--ca-fingerprint', fingerprint, '--enroll-token-file', this.enrollTokenFile, '--heartbeat', '1'], this.opts.agentEnv);
+      this.procs.start(host, 'ip', ['netns', 'exec', this.net.ns(this.short(host)), process.execPath, AGENT, '--controller', 'https://172.25.7.1:7480', '--name', host, '--root', this.root(host), '--state', this.state(host), '--ca-fingerprint', fingerprint, '--enroll-token-file', this.enrollTokenFile, '--heartbeat', '1', ...(this.opts.agentArgs ?? [])], this.opts.agentEnv);
     }
     await this.agentsOnline();
   }

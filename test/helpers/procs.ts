@@ -18,6 +18,10 @@ export class Procs {
     return child;
   }
 
+  pid(name: string): number | undefined {
+    return this.list.find((p) => p.name === name)?.child.pid;
+  }
+
   log(name: string): string {
     return this.list.find((p) => p.name === name)?.log.join('') ?? '';
   }

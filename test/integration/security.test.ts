@@ -428,7 +428,7 @@ test.serial('no token in ps, in a log line, or in any URL of the health page; lo
 
   const page = await apiRequest('GET', `/?token=${secrets[0]}`);
   t.is(page.status, 200);
-  t.regex(page.text, /<form id="login" method="post" action="\/login">/);
+  t.regex(page.text, /<form id="login" method="post" action="\/login"( hidden)?>/);
   t.notRegex(page.text, /server2/, 'a token in the URL shows nothing');
   const urls = (html: string) => [...html.matchAll(/(?:href|src|action)="([^"]*)"|fetch\('([^']*)'/g)].map((m) => m[1] ?? m[2]!);
   const bad = await apiRequest('POST', '/login', { token: 'wrong' });
@@ -438,10 +438,13 @@ test.serial('no token in ps, in a log line, or in any URL of the health page; lo
   const cookie = String(login.headers['set-cookie']);
   t.regex(cookie, /^lvsctl_session=[A-Za-z0-9_-]+;/);
   for (const attr of ['HttpOnly', 'Secure', 'SameSite=Strict', 'Path=/']) t.true(cookie.includes(attr), attr);
-  const agentsPage = await apiRequest('GET', '/', undefined, { cookie: cookie.split(';')[0]! });
-  t.regex(agentsPage.text, /<h1>Agents<\/h1>/);
-  t.regex(agentsPage.text, /server2/);
-  for (const u of [...urls(page.text), ...urls(agentsPage.text)]) {
+  // The page holds no data: the signed-in session reads the cluster from /api/view (and /view's socket).
+  const agentsPage = await apiRequest('GET', '/api/view', undefined, { cookie: cookie.split(';')[0]! });
+  t.is(agentsPage.status, 200);
+  t.regex(agentsPage.text, /"name":"server2"/);
+  t.is((await apiRequest('GET', `/api/view?token=${secrets[0]}`)).status, 401, 'a token in the URL shows nothing');
+  const script = await apiRequest('GET', '/view.js');
+  for (const u of [...urls(page.text), ...urls(script.text)]) {
     t.false(/token/i.test(u) || secrets.some((s) => u.includes(s)), `URL ${u}`);
   }
   t.is((await apiRequest('GET', `/api/agents?token=${secrets[0]}`)).status, 401, 'a token in a query string is not a credential');

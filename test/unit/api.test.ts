@@ -5,7 +5,9 @@ import path from 'node:path';
 import type { z } from 'zod';
 import {
   AgentListSchema,
+  FindingHistorySchema,
   HealthResponseSchema,
+  OpenFindingsSchema,
   LintResponseSchema,
   RunDetailSchema,
   RunListSchema,
@@ -13,6 +15,7 @@ import {
   RunStreamEventSchema,
   ScheduleListSchema,
 } from '../../common/api.js';
+import { ViewSnapshotSchema } from '../../common/view.js';
 import { buildController, type Controller } from '../../controller/app.js';
 import { facts } from '../helpers/fake-ctx.js';
 import { REPO } from '../helpers/procs.js';
@@ -108,4 +111,15 @@ test.serial('every answer of the real controller parses with its schema', async 
   const run = parses(t, RunDetailSchema, await get(`/api/runs/${id}`));
   t.deepEqual(Object.keys(run.recap).sort(), ['server3', 'server4']);
   t.true(run.hosts.server3.tasks > 0);
+  t.is(parses(t, RunListSchema, await get('/api/runs'))[0].label, 'intentional');
+
+  ctl.drift.ledger.report('server3', [{ role: 'lvs-realserver-dr', task: 'VIP', module: 'address', field: '172.25.7.200 on lo', before: null, after: '172.25.7.200/32', text: '172.25.7.200/32 missing on lo' }]);
+  t.deepEqual(parses(t, OpenFindingsSchema, await get('/api/findings')).findings.map((f) => f.text), ['172.25.7.200/32 missing on lo']);
+  ctl.drift.ledger.report('server3', []);
+  t.deepEqual(parses(t, FindingHistorySchema, await get('/api/findings/history?host=server3&limit=5')).map((f) => f.host), ['server3']);
+  const view = parses(t, ViewSnapshotSchema, await get('/api/view'));
+  t.deepEqual(view.agents.map((a) => [a.name, a.state]), [['server3', 'offline']]);
+  const bad = await ctl.app.inject({ url: '/api/findings?host=a%20b', headers: auth });
+  t.is(bad.statusCode, 400);
+  t.regex(bad.json().error.line, /query\.host: must be an agent name/);
 });

@@ -64,18 +64,23 @@ test('lint refuses a broken cluster and names host and variable', async (t) => {
   );
 });
 
-test('the health view is a page listing agents, behind a login: a token in its URL logs nobody in', async (t) => {
+test('the health view is a page with no data of its own; its snapshot is behind a login, and a token in a URL logs nobody in', async (t) => {
   const anon = await ctl.app.inject({ url: '/?token=t0ken' });
   t.is(anon.statusCode, 200);
-  t.regex(anon.body, /<form id="login" method="post" action="\/login">/);
-  t.notRegex(anon.body, /<h1>Agents<\/h1>/);
+  t.regex(anon.body, /<form id="login" method="post" action="\/login" hidden>/);
+  t.is((await ctl.app.inject({ url: '/api/view' })).statusCode, 401);
+  t.is((await ctl.app.inject({ url: '/api/view?token=t0ken' })).statusCode, 401, 'a token in the URL is not taken');
 
   const login = await ctl.app.inject({ method: 'POST', url: '/login', payload: { token: 't0ken' } });
   t.is(login.statusCode, 200, login.body);
   const cookie = login.cookies.find((c) => c.name === 'lvsctl_session')!;
   t.like(cookie, { httpOnly: true, sameSite: 'Strict', path: '/' });
-  const res = await ctl.app.inject({ url: '/', cookies: { lvsctl_session: cookie.value } });
+  const view = await ctl.app.inject({ url: '/api/view', cookies: { lvsctl_session: cookie.value } });
+  t.is(view.statusCode, 200);
+  t.deepEqual(view.json().agents, []);
+  const res = await ctl.app.inject({ url: '/' });
   t.is(res.statusCode, 200);
   t.regex(res.headers['content-type'] as string, /text\/html/);
-  t.regex(res.body, /<h1>Agents<\/h1>/);
+  t.regex(res.body, /<h2>Agents<\/h2>/);
+  t.is((await ctl.app.inject({ url: '/api/view', headers: auth })).statusCode, 200, 'and behind the API token (ctl status)');
 });

@@ -2,6 +2,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { checkFindings } from '../../agent/watch/check.js';
 import { MODULES } from '../../agent/modules/index.js';
+import { desiredServices } from '../../agent/modules/ipvs.js';
 import type { RenderedTask } from '../../common/protocol.js';
 import { ctxFor, fakeExec } from '../helpers/fake-ctx.js';
 
@@ -50,4 +51,22 @@ test('check mode is forced: a context that says apply still applies nothing', as
   const run = host();
   await checkFindings(TASKS.slice(5), MODULES, ctxFor('/nonexistent', { exec: run, check: false }));
   t.false(run.calls.some((c) => c.file === 'ipvsadm' && c.args[0] === '-R'));
+});
+
+test('each task is checked under its own identity, as a run gives it: the health checker knows its declarations by it', async (t) => {
+  const ipvsTask = TASKS[TASKS.length - 1]!;
+  const asked: string[] = [];
+  const health = {
+    // The declared table unchanged (every real server up), so only the identity decides.
+    preview: (args: Parameters<typeof desiredServices>[0]) => ({ services: desiredServices(args), notes: [] }),
+    holds: (source: string) => (asked.push(source), source === 'lvs-director-dr/virtual service'),
+    configure: () => {},
+  };
+  const sn = '-A -t 172.25.7.200:80 -s rr\n-a -t 172.25.7.200:80 -r 172.25.7.3:80 -g -w 1\n-a -t 172.25.7.200:80 -r 172.25.7.4:80 -g -w 1\n';
+  const run = fakeExec({ 'ipvsadm -Sn': { stdout: sn } });
+  t.deepEqual(await checkFindings([ipvsTask], MODULES, { ...ctxFor('/nonexistent', { exec: run }), health }), [], 'the checker runs this declaration: no drift');
+  t.deepEqual(asked, ['lvs-director-dr/virtual service']);
+  const other = { ...ipvsTask, name: 'another declaration' };
+  const found = await checkFindings([other], MODULES, { ...ctxFor('/nonexistent', { exec: run }), health });
+  t.deepEqual(found.map((f) => [f.field, f.text]), [['health checks', 'the health checks do not run this declaration']]);
 });
