@@ -125,6 +125,8 @@ export const RealServerStatusSchema = z.object({
   weight: z.number().nullable(),
   /** The kernel's weight now (null: not in the table). */
   liveWeight: z.number().nullable(),
+  /** How the kernel forwards to it (absent: not in the table). */
+  forwarding: z.enum(['nat', 'tun', 'dr', 'local']).optional(),
   state: z.enum(['up', 'down', 'unknown']),
   note: z.string(),
   drained: z.boolean(),

@@ -28,6 +28,7 @@ export function viewDirector(d: DirectorStatus, hostOf: (address: string) => str
         return {
           address: r.realServer,
           ...(host ? { host } : {}),
+          ...(r.forwarding && r.forwarding !== 'local' ? { forwarding: r.forwarding } : {}),
           weight: { declared: r.declaredWeight ?? 0, live: r.liveWeight },
           health: {
             state: r.state,

@@ -5,6 +5,9 @@ type SnapRs = Snap['realServers'][number];
 type KernelSvc = KernelCounters['services'][number];
 type KernelRs = KernelSvc['realServers'][number];
 
+const FORWARDING = ['nat', 'tun', 'dr', 'local'] as const;
+const isForwarding = (f: string): f is (typeof FORWARDING)[number] => (FORWARDING as readonly string[]).includes(f);
+
 const addressOf = (rs: string) => rs.replace(/^\[(.*)\]:\d+$/, '$1').replace(/:\d+$/, '');
 
 function realServer(s: SnapRs | undefined, k: KernelRs | undefined, key: string): RealServerStatus {
@@ -14,6 +17,7 @@ function realServer(s: SnapRs | undefined, k: KernelRs | undefined, key: string)
     declaredWeight: s ? s.declaredWeight : null,
     weight: s ? s.weight : null,
     liveWeight: k ? k.weight : null,
+    ...(k && isForwarding(k.forwarding) ? { forwarding: k.forwarding } : {}),
     state: s ? s.state : 'unknown',
     note: s ? s.note : 'in the kernel, declared by no checked task',
     drained: s?.drained ?? false,

@@ -19,7 +19,7 @@ const status = (state: 'up' | 'down', live: number | null): StatusResponse => ({
           sorryServer: { realServer: '127.0.0.1:80', in: false },
           missing: false,
           realServers: [
-            { realServer: '172.25.7.3:80', address: '172.25.7.3', declaredWeight: 1, weight: state === 'up' ? 1 : 0, liveWeight: live, state, note: state === 'up' ? 'up' : 'inhibited', drained: false, sorry: false, check: 'http', ...(state === 'down' ? { reason: 'connect refused' } : {}), lastCheckAt: Date.parse('2026-01-01T00:00:01Z'), lastCheckMs: 4, since: Date.parse('2026-01-01T00:00:00Z'), activeConn: 1, inActConn: 2, cps: 3 },
+            { realServer: '172.25.7.3:80', address: '172.25.7.3', declaredWeight: 1, weight: state === 'up' ? 1 : 0, liveWeight: live, forwarding: 'dr', state, note: state === 'up' ? 'up' : 'inhibited', drained: false, sorry: false, check: 'http', ...(state === 'down' ? { reason: 'connect refused' } : {}), lastCheckAt: Date.parse('2026-01-01T00:00:01Z'), lastCheckMs: 4, since: Date.parse('2026-01-01T00:00:00Z'), activeConn: 1, inActConn: 2, cps: 3 },
             { realServer: '172.25.7.9:80', address: '172.25.7.9', declaredWeight: null, weight: null, liveWeight: 1, state: 'unknown', note: 'in the kernel, declared by no checked task', drained: false, sorry: false, check: null, activeConn: 0, inActConn: 0, cps: null },
           ],
         },
@@ -40,7 +40,7 @@ test('a director of the health status as the view shows it: weights, health with
         connRate: 3,
         sorry: false,
         realServers: [
-          { address: '172.25.7.3:80', host: 'server3', weight: { declared: 1, live: 0 }, health: { state: 'down', reason: 'connect refused', lastCheck: '2026-01-01T00:00:01.000Z', checkMs: 4, since: '2026-01-01T00:00:00.000Z' }, drained: false, activeConn: 1, inactConn: 2, connRate: 3 },
+          { address: '172.25.7.3:80', host: 'server3', forwarding: 'dr', weight: { declared: 1, live: 0 }, health: { state: 'down', reason: 'connect refused', lastCheck: '2026-01-01T00:00:01.000Z', checkMs: 4, since: '2026-01-01T00:00:00.000Z' }, drained: false, activeConn: 1, inactConn: 2, connRate: 3 },
           { address: '172.25.7.9:80', weight: { declared: 0, live: 1 }, health: { state: 'unknown' }, drained: false, activeConn: 0, inactConn: 0, connRate: null },
         ],
       },

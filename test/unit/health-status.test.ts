@@ -102,7 +102,7 @@ test('status of a director: health and kernel joined per real server; kernel-onl
     ['tcp:172.25.7.9:80', true, true],
     ['tcp:172.25.7.201:80', false, false],
   ]);
-  t.like(d.services[0].realServers[0], { realServer: '172.25.7.3:80', address: '172.25.7.3', declaredWeight: 3, weight: 0, liveWeight: 0, state: 'down', reason: 'HTTP 503', activeConn: 2, inActConn: 7, cps: 0, lastCheckMs: 2 });
+  t.like(d.services[0].realServers[0], { realServer: '172.25.7.3:80', address: '172.25.7.3', declaredWeight: 3, weight: 0, liveWeight: 0, forwarding: 'dr', state: 'down', reason: 'HTTP 503', activeConn: 2, inActConn: 7, cps: 0, lastCheckMs: 2 });
   t.like(d.services[0].realServers[1], { declaredWeight: 1, liveWeight: 1, drained: true, note: 'drained', activeConn: 1 });
   t.like(d.services[2].realServers[0], { realServer: '172.25.7.5:80', declaredWeight: null, liveWeight: 1, state: 'unknown', check: null });
   t.is(directorStatus('server2', { ...reply(), kernel: null, kernelError: 'ip_vs is not loaded' }).error, 'no kernel counters: ip_vs is not loaded');
