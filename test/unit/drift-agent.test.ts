@@ -1,44 +1,22 @@
 import test from 'ava';
-import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { Agent } from '../../agent/agent.js';
-import type { AgentSocket } from '../../agent/connection.js';
 import { DESIRED_STATE_FILE } from '../../agent/drift-agent.js';
 import { defineModule, type AnyModule } from '../../agent/module.js';
 import type { DesiredState, DriftReport } from '../../common/desired-state.js';
 import type { RenderedTask, RunJob } from '../../common/protocol.js';
+import { FakeAgentSocket } from '../helpers/fake-agent-socket.js';
 import { facts } from '../helpers/fake-ctx.js';
 import { FakeTimers, settle } from '../helpers/fake-timers.js';
 import { captureLog } from '../helpers/log-capture.js';
 
-/** The agent's socket: `emit` records what goes out, `receive` plays the controller. */
-class FakeSocket extends EventEmitter implements AgentSocket {
-  connected = false;
-  active = true;
-  readonly sent: { event: string; args: unknown[] }[] = [];
-  override emit(event: string, ...args: unknown[]): boolean {
-    this.sent.push({ event, args });
-    return true;
-  }
-  receive(event: string, ...args: unknown[]): void {
-    super.emit(event, ...args);
-  }
-  connect(): this {
-    return this;
-  }
-  close(): this {
-    this.connected = false;
-    return this;
-  }
-  up(): void {
-    this.connected = true;
-    this.receive('connect');
-  }
+/** The shared fake socket, with the drift reports read off what went out. */
+class FakeSocket extends FakeAgentSocket {
   reports(): DriftReport[] {
-    return this.sent.filter((s) => s.event === 'drift:findings').map((s) => s.args[0] as DriftReport);
+    return this.events('drift:findings').map((a) => a[0] as DriftReport);
   }
 }
 
