@@ -21,7 +21,7 @@ function serviceLine(s: ServiceStatus): string {
 
 function row(r: RealServerStatus): string[] {
   const last = r.lastCheckAt !== undefined ? `${clock(r.lastCheckAt)} (${Math.round(r.lastCheckMs ?? 0)} ms)` : '';
-  return [r.realServer, num(r.declaredWeight), num(r.liveWeight), r.note, r.check ?? '', last, r.lastResult ?? '', num(r.activeConn), num(r.inActConn), num(r.cps)];
+  return [r.realServer, r.forwarding ?? '-', num(r.declaredWeight), num(r.liveWeight), r.note, r.check ?? '', last, r.lastResult ?? '', num(r.activeConn), num(r.inActConn), num(r.cps)];
 }
 
 /** Every agent as the live view shows it: state, heartbeat, roles, open findings, last run. */
@@ -54,7 +54,7 @@ export async function statusCommand(flags: EndpointFlags & { json?: boolean }): 
     lines.push(`${d.host}${d.at !== undefined ? `  (as of ${clock(d.at)})` : ''}${d.error ? `  ${d.error}` : ''}`);
     for (const s of d.services) {
       lines.push(serviceLine(s));
-      const rows = [['    REAL SERVER', 'DECLARED', 'LIVE', 'STATE', 'CHECK', 'LAST CHECK', 'RESULT', 'ACTIVE', 'INACT', 'CPS'], ...s.realServers.map((r) => row(r))];
+      const rows = [['    REAL SERVER', 'FWD', 'DECLARED', 'LIVE', 'STATE', 'CHECK', 'LAST CHECK', 'RESULT', 'ACTIVE', 'INACT', 'CPS'], ...s.realServers.map((r) => row(r))];
       rows.slice(1).forEach((r) => (r[0] = `    ${r[0]}`));
       lines.push(table(rows));
     }

@@ -173,8 +173,9 @@ async function failover(t: ExecutionContext): Promise<void> {
   t.deepEqual(seen, Array(20).fill('server4-hk'), `${mode}: 20 requests while server3 is down`);
 
   const status = await ctlOk(t, ['status']);
-  t.regex(status, /^ {4}172\.25\.7\.3:80 +1 +0 +down \(connect refused\) +http +\d\d:\d\d:\d\d \(\d+ ms\) +connect refused /m, status);
-  t.regex(status, /^ {4}172\.25\.7\.4:80 +1 +1 +up +http +\d\d:\d\d:\d\d \(\d+ ms\) +HTTP 200 /m, status);
+  // The mode's name is the forwarding method ipvsadm shows (dr: Route, nat: Masq).
+  t.regex(status, new RegExp(`^ {4}172\\.25\\.7\\.3:80 +${mode} +1 +0 +down \\(connect refused\\) +http +\\d\\d:\\d\\d:\\d\\d \\(\\d+ ms\\) +connect refused `, 'm'), status);
+  t.regex(status, new RegExp(`^ {4}172\\.25\\.7\\.4:80 +${mode} +1 +1 +up +http +\\d\\d:\\d\\d:\\d\\d \\(\\d+ ms\\) +HTTP 200 `, 'm'), status);
 
   // A drift check while server3 is inhibited: its weight 0 is health, not drift.
   const drift = await ctl(['drift', ...inv(), '--limit', 'server2']);
@@ -273,8 +274,8 @@ test.serial('DR, tcp and exec checks (per real server, from host vars): each det
   await httpd('server4', 'stop');
   await waitWeight(t, RS.server4, 0, boundFor({ type: 'tcp' }, 'down'));
   const status = await ctlOk(t, ['status']);
-  t.regex(status, /^ {4}172\.25\.7\.3:80 +1 +0 +down \(exit 7\) +exec /m, status);
-  t.regex(status, /^ {4}172\.25\.7\.4:80 +1 +0 +down \(connect refused\) +tcp /m, status);
+  t.regex(status, /^ {4}172\.25\.7\.3:80 +dr +1 +0 +down \(exit 7\) +exec /m, status);
+  t.regex(status, /^ {4}172\.25\.7\.4:80 +dr +1 +0 +down \(connect refused\) +tcp /m, status);
   t.regex(await events(since), /172\.25\.7\.3:80 {2}up -> down: exit 7 /);
   await httpd('server3', 'start');
   await httpd('server4', 'start');

@@ -38,7 +38,7 @@ const api = new FakeApi({
               quorum: { held: true, quorum: 1, hysteresis: 0, liveWeight: 1 },
               missing: false,
               realServers: [
-                { realServer: '172.25.7.3:80', address: '172.25.7.3', declaredWeight: 3, weight: 0, liveWeight: 0, state: 'down', note: 'inhibited', drained: false, sorry: false, check: 'http', reason: 'HTTP 503', lastResult: 'HTTP 503', activeConn: 0, inActConn: 7, cps: 0 },
+                { realServer: '172.25.7.3:80', address: '172.25.7.3', declaredWeight: 3, weight: 0, liveWeight: 0, forwarding: 'dr', state: 'down', note: 'inhibited', drained: false, sorry: false, check: 'http', reason: 'HTTP 503', lastResult: 'HTTP 503', activeConn: 0, inActConn: 7, cps: 0 },
               ],
             },
           ],
@@ -110,7 +110,7 @@ test.serial('ctl status shows agents with state, roles, drift and last run; dire
   for (const a of v.agents) t.regex(r.stdout, new RegExp(`^${a.name}\\s+${a.state}\\s`, 'm'), a.name);
   t.regex(r.stdout, /^DIRECTORS\nserver2 /m);
   t.regex(r.stdout, /^ {2}TCP 172\.25\.7\.200:80 wrr {2}quorum 1 held \(live weight 1\) {2}12 conn\/s$/m);
-  t.regex(r.stdout, /^ {4}172\.25\.7\.3:80\s+3\s+0\s+inhibited\s+http\s+HTTP 503\s+0\s+7\s+0$/m);
+  t.regex(r.stdout, /^ {4}172\.25\.7\.3:80\s+dr\s+3\s+0\s+inhibited\s+http\s+HTTP 503\s+0\s+7\s+0$/m);
   t.regex(r.stdout, /^OPEN DRIFT FINDINGS$/m);
   const withFindings = v.agents.filter((a) => a.findings.length);
   for (const a of withFindings) for (const f of a.findings) t.true(r.stdout.includes(f.text), f.text);
