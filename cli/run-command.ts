@@ -13,9 +13,18 @@ export async function runCommand(kind: 'role' | 'playbook', target: string, flag
   Object.assign(recapOut, recap);
   printRecap(recap);
   if (run?.stopped) throw new CtlError(run.stopped.code, `run ${run.id}: ${run.stopped.message}`);
+  return exitForRecap(recap);
+}
+
+/**
+ * The exit code of a run's recap. As in ansible-playbook, an unreachable host wins over a failed
+ * one: a host given up at its job deadline may also carry the failed result of the task its
+ * agent stopped at the same moment, and it is still unreachable.
+ */
+export function exitForRecap(recap: Record<string, Recap>): number {
   const totals = Object.values(recap);
-  if (totals.some((r) => r.failed > 0)) return EXIT.hostFailed;
   if (totals.some((r) => r.unreachable > 0)) return EXIT.hostUnreachable;
+  if (totals.some((r) => r.failed > 0)) return EXIT.hostFailed;
   return EXIT.ok;
 }
 

@@ -91,7 +91,7 @@ test('status asks each director for its snapshot and counters; ctl status shows 
   t.is(out.code, EXIT.ok, out.stderr);
   t.regex(out.stdout, /^server2 {2}\(as of \d\d:\d\d:\d\d\)$/m);
   t.regex(out.stdout, /^ {2}TCP 172\.25\.7\.200:80 rr {2}quorum 1 held \(live weight 1\) {2}0 conn\/s$/m);
-  t.regex(out.stdout, /^ {4}172\.25\.7\.3:80 +1 +1 +up +http +\d\d:\d\d:\d\d \(4 ms\) +HTTP 200 +4 +0 +0$/m, out.stdout);
+  t.regex(out.stdout, /^ {4}172\.25\.7\.3:80 +dr +1 +1 +up +http +\d\d:\d\d:\d\d \(4 ms\) +HTTP 200 +4 +0 +0$/m, out.stdout);
 
   // A director that reported before and is gone is listed with why there is no answer.
   d.s.emit('health:transition', DOWN);

@@ -202,3 +202,13 @@ test('`ctl runs cancel ID --now` asks for a kill, waits for the end and prints t
   t.regex(r.stdout, /^run r3 cancelled$/m);
   t.regex(r.stdout, /server3\s+: ok=1/);
 });
+
+test('the exit code of a recap: an unreachable host wins over a failed one, as in ansible-playbook', async (t) => {
+  const { exitForRecap } = await import('../../cli/run-command.js');
+  const host = (failed: number, unreachable: number) => ({ ok: 1, changed: 0, failed, skipped: 0, unreachable });
+  t.is(exitForRecap({ a: host(0, 0), b: host(0, 0) }), EXIT.ok);
+  t.is(exitForRecap({ a: host(1, 0), b: host(0, 0) }), EXIT.hostFailed);
+  t.is(exitForRecap({ a: host(1, 0), b: host(0, 1) }), EXIT.hostUnreachable);
+  // A host given up at its deadline whose agent also reported the task it stopped.
+  t.is(exitForRecap({ a: host(1, 1) }), EXIT.hostUnreachable);
+});

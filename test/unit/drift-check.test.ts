@@ -68,5 +68,5 @@ test('each task is checked under its own identity, as a run gives it: the health
   t.deepEqual(asked, ['lvs-director-dr/virtual service']);
   const other = { ...ipvsTask, name: 'another declaration' };
   const found = await checkFindings([other], MODULES, { ...ctxFor('/nonexistent', { exec: run }), health });
-  t.deepEqual(found.map((f) => [f.field, f.text]), [['health checks', 'the health checks do not run this declaration']]);
+  t.deepEqual(found.map((f) => [f.field, f.text]), [['health checks', 'the health checker does not run this declaration of the virtual services']]);
 });
