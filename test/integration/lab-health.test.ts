@@ -238,7 +238,6 @@ test.serial('DR, on_failure remove: a failing real server leaves the table and c
   t.regex((await ctl(['drift', 'site.yml', ...inv(), '--limit', 'server2', '-e', 'lvs_on_failure=remove'])).stdout, /^no drift/m, 'removed by health is not drift');
   await httpd('server3', 'start');
   await waitWeight(t, RS.server3, 1, boundFor({ ...DEFAULT_CHECK, on_failure: 'remove' }, 'up'));
-  await director(t);
   await settled(t);
 });
 
@@ -292,7 +291,6 @@ test.serial('DR, tcp and exec checks (per real server, from host vars): each det
   await waitWeight(t, RS.server3, 1, boundFor(exec, 'up'));
   await waitWeight(t, RS.server4, 1, boundFor({ type: 'tcp' }, 'up'));
   t.regex(await ctlOk(t, ['status']), /^ {4}172\.25\.7\.3:80 +dr +1 +1 +up +exec +\S+ \(\d+ ms\) +exit 0 /m);
-  await director(t);
   await settled(t);
 });
 

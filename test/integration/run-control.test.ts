@@ -52,6 +52,19 @@ async function controller(t: import('ava').ExecutionContext, dataDir: string, jo
 }
 
 const results = (job: RunJob, status: TaskResult['status'] = 'changed'): TaskResult[] => job.tasks.map((task, index) => ({ index, name: task.name, module: task.module, status, ms: 1 }));
+
+/** A controller on `dataDir` with a run going on server3 whose first result it has recorded. */
+async function runWithOneResult(t: import('ava').ExecutionContext, dataDir: string) {
+  const first = await controller(t, dataDir);
+  const a = await first.agent('server3');
+  const run = (await first.start()).json() as { id: string };
+  await waitFor('job sent', async () => (a.jobs.length ? true : undefined), 5000, 20);
+  const job = a.jobs[0]!;
+  const all = results(job);
+  a.s.emit('task:result', job.runId, all[0]);
+  await waitFor('first result recorded', async () => ((await first.ctl.store.run(run.id))?.hosts.server3?.results.length ? true : undefined), 5000, 20);
+  return { first, a, run, job, all };
+}
 const ended = (ctl: Controller, id: string) => waitFor(`run ${id} ended`, async () => ((await ctl.store.run(id))?.finishedAt ? ctl.store.run(id) : undefined), 10_000, 20);
 
 /** The run's event stream as the route sends it, read until `until` says so; the connection is then dropped. */
@@ -154,14 +167,7 @@ test('a job the controller gives up on is cancelled on the agent, with its deadl
 test('a run left running by a stopped controller is interrupted, then completed from the agent\'s journal', async (t) => {
   const dataA = path.join(root, 'crash-a');
   const dataB = path.join(root, 'crash-b');
-  const first = await controller(t, dataA);
-  const a = await first.agent('server3');
-  const run = (await first.start()).json() as { id: string };
-  await waitFor('job sent', async () => (a.jobs.length ? true : undefined), 5000, 20);
-  const job = a.jobs[0]!;
-  const all = results(job);
-  a.s.emit('task:result', job.runId, all[0]);
-  await waitFor('first result recorded', async () => ((await first.ctl.store.run(run.id))?.hosts.server3?.results.length ? true : undefined), 5000, 20);
+  const { first, a, run, job, all } = await runWithOneResult(t, dataA);
   await first.ctl.store.flush();
   // What a controller killed now leaves on disk.
   cpSync(dataA, dataB, { recursive: true });
@@ -201,14 +207,7 @@ test('a run left running by a stopped controller is interrupted, then completed 
 
 test('a controller stopped on purpose leaves its runs going to be completed at its next start, as after a crash', async (t) => {
   const data = path.join(root, 'stop');
-  const first = await controller(t, data);
-  const a = await first.agent('server3');
-  const run = (await first.start()).json() as { id: string };
-  await waitFor('job sent', async () => (a.jobs.length ? true : undefined), 5000, 20);
-  const job = a.jobs[0]!;
-  const all = results(job);
-  a.s.emit('task:result', job.runId, all[0]);
-  await waitFor('first result recorded', async () => ((await first.ctl.store.run(run.id))?.hosts.server3?.results.length ? true : undefined), 5000, 20);
+  const { first, run, job, all } = await runWithOneResult(t, data);
   await first.close();
 
   const second = await controller(t, data);

@@ -1,49 +1,35 @@
 import test from 'ava';
-import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import { Agent, type AgentOptions } from '../../agent/agent.js';
-import { Backoff, REFUSED_BACKOFF, type AgentSocket } from '../../agent/connection.js';
+import { Backoff, REFUSED_BACKOFF } from '../../agent/connection.js';
 import { defineModule, type AnyModule } from '../../agent/module.js';
 import type { HostFacts, RenderedTask, RunJob, TaskResult } from '../../common/protocol.js';
+import { FakeAgentSocket } from '../helpers/fake-agent-socket.js';
 import { facts } from '../helpers/fake-ctx.js';
 import { FakeTimers, settle } from '../helpers/fake-timers.js';
 import { captureLog } from '../helpers/log-capture.js';
 
-/** socket.io-client as the agent sees it: `emit` records what goes out, `receive` plays the server. */
-class FakeSocket extends EventEmitter implements AgentSocket {
-  connected = false;
-  active = true;
+/** The shared fake socket, plus a trace of results and ends, a connect count and a refusal. */
+class FakeSocket extends FakeAgentSocket {
   connects = 0;
-  readonly sent: { event: string; args: unknown[] }[] = [];
 
   constructor(private readonly trace: string[] = []) {
     super();
   }
 
   override emit(event: string, ...args: unknown[]): boolean {
-    this.sent.push({ event, args });
     if (event === 'task:result' || event === 'run:end') this.trace.push(`${event} ${event === 'run:end' ? (args[0] as { runId: string }).runId : String(args[0])}`);
-    return true;
+    return super.emit(event, ...args);
   }
 
-  receive(event: string, ...args: unknown[]): void {
-    super.emit(event, ...args);
-  }
-
-  connect(): this {
+  override connect(): this {
     this.connects++;
     return this;
   }
 
-  close(): this {
-    this.connected = false;
-    return this;
-  }
-
-  up(): void {
-    this.connected = true;
+  override up(): void {
     this.active = true;
-    this.receive('connect');
+    super.up();
   }
 
   /** The hub's middleware said no: socket.io gives up on its own (`active` false). */
@@ -51,10 +37,6 @@ class FakeSocket extends EventEmitter implements AgentSocket {
     this.connected = false;
     this.active = false;
     this.receive('connect_error', new Error(reason));
-  }
-
-  events(name: string): unknown[][] {
-    return this.sent.filter((s) => s.event === name).map((s) => s.args);
   }
 }
 
